@@ -1,0 +1,129 @@
+// tessera recommend: top-K next items for one history, shown with original IDs and metadata.
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+#include <unordered_map>
+
+#include "cli/commands.h"
+#include "tessera/core/error.h"
+#include "tessera/data/dataset.h"
+#include "tessera/infer/retrieval.h"
+#include "tessera/train/trainer.h"
+
+namespace tessera::cli {
+
+namespace {
+
+std::string describe(const data::Dataset& dataset, std::int32_t item) {
+  if (!dataset.has_metadata()) return "";
+  const auto& m = dataset.item_metadata[item];
+  std::string text = m.title;
+  if (!m.attributes.empty()) {
+    std::string attrs;
+    for (const auto& a : m.attributes) attrs += (attrs.empty() ? "" : " | ") + a;
+    text += (text.empty() ? "" : "  [") + attrs + (m.title.empty() ? "" : "]");
+  }
+  return text;
+}
+
+// Resolves history tokens to internal item IDs.
+std::vector<std::int32_t> resolve_history(const data::Dataset& dataset, const std::vector<std::string>& tokens, bool original) {
+  std::unordered_map<std::string, std::int32_t> by_original;
+  if (original) {
+    for (std::int32_t i = 1; i <= dataset.num_items; ++i) by_original.emplace(dataset.item_ids[i], i);
+  }
+  std::vector<std::int32_t> history;
+  for (const auto& token : tokens) {
+    if (original) {
+      auto it = by_original.find(token);
+      if (it == by_original.end()) throw Error(fmt::format("--history: unknown original item ID '{}' in dataset '{}'", token, dataset.name));
+      history.push_back(it->second);
+    } else {
+      std::size_t used = 0;
+      long long id = -1;
+      try {
+        id = std::stoll(token, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used != token.size() || id < 1 || id > dataset.num_items) {
+        throw Error(fmt::format("--history: '{}' is not an internal item ID (1..{}); use --original-ids for the dataset's own IDs",
+                                token, dataset.num_items));
+      }
+      history.push_back(static_cast<std::int32_t>(id));
+    }
+  }
+  return history;
+}
+
+}  // namespace
+
+void add_recommend_command(CLI::App& app) {
+  struct Args {
+    std::string data, checkpoint, user;
+    std::vector<std::string> history;
+    bool original_ids = false, exclude_history = false, json = false;
+    std::int64_t k = 10;
+  };
+  auto args = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand("recommend", "Top-K recommendations for a user or an explicit history");
+  cmd->add_option("--data", args->data, "Prepared dataset (.tsd): ID maps and item metadata")->required();
+  cmd->add_option("--checkpoint", args->checkpoint, "Trained checkpoint (runs/x/best.ckpt)")->required();
+  auto* user = cmd->add_option("--user", args->user, "Original user ID: recommend after that user's whole sequence");
+  cmd->add_option("--history", args->history, "Item IDs in time order, comma or space separated")->delimiter(',')->excludes(user);
+  cmd->add_flag("--original-ids", args->original_ids, "--history holds the dataset's original item IDs (default: internal 1..N)");
+  cmd->add_flag("--exclude-history", args->exclude_history, "Do not recommend items already in the history");
+  cmd->add_option("-k,--k", args->k, "Number of items")->check(CLI::Range(1, 100000));
+  cmd->add_flag("--json", args->json, "Print JSON instead of a table");
+  cmd->callback([args] {
+    auto dataset = data::load_dataset(args->data);
+    auto trained = train::load_trained_model(args->checkpoint, &dataset);
+    std::vector<std::int32_t> history;
+    if (!args->user.empty()) {
+      std::int64_t found = -1;
+      for (std::int64_t u = 0; u < dataset.num_users(); ++u) {
+        if (dataset.user_ids[u] == args->user) found = u;
+      }
+      if (found < 0) throw Error(fmt::format("--user: unknown user ID '{}' in dataset '{}'", args->user, dataset.name));
+      auto seq = dataset.sequence(found);
+      history.assign(seq.begin(), seq.end());
+    } else {
+      std::vector<std::string> tokens;
+      for (const auto& h : args->history) {  // also accept "1 2 3" in one argument
+        std::size_t start = 0;
+        while (start < h.size()) {
+          auto end = h.find(' ', start);
+          if (end == std::string::npos) end = h.size();
+          if (end > start) tokens.push_back(h.substr(start, end - start));
+          start = end + 1;
+        }
+      }
+      if (tokens.empty()) throw Error("recommend: give --user or a non-empty --history");
+      history = resolve_history(dataset, tokens, args->original_ids);
+    }
+    std::vector<std::span<const std::int32_t>> batch{std::span<const std::int32_t>(history)};
+    auto scores = infer::score_next_items(*trained.model, batch, trained.config.max_len);
+    auto top = infer::top_k_items(scores, args->k, args->exclude_history ? &batch : nullptr)[0];
+    if (args->json) {
+      nlohmann::json out = {{"model", trained.config.model}, {"history_length", history.size()}, {"items", nlohmann::json::array()}};
+      for (const auto& s : top) {
+        out["items"].push_back({{"item", s.item}, {"original_id", dataset.item_ids[s.item]}, {"score", s.score},
+                                {"title", dataset.has_metadata() ? dataset.item_metadata[s.item].title : ""}});
+      }
+      fmt::print("{}\n", out.dump(2));
+      return;
+    }
+    fmt::print("history ({} items, most recent last):", history.size());
+    for (std::size_t i = history.size() > 5 ? history.size() - 5 : 0; i < history.size(); ++i) {
+      fmt::print("\n  {:>6}  {}", dataset.item_ids[history[i]], describe(dataset, history[i]));
+    }
+    fmt::print("\n\ntop {} ({}{}):\n{:>4}  {:>8}  {:>12}  {:>8}  {}\n", top.size(), trained.config.model,
+               args->exclude_history ? ", history excluded" : "", "rank", "item", "original_id", "score", "description");
+    for (std::size_t r = 0; r < top.size(); ++r) {
+      fmt::print("{:>4}  {:>8}  {:>12}  {:>8.3f}  {}\n", r + 1, top[r].item, dataset.item_ids[top[r].item], top[r].score,
+                 describe(dataset, top[r].item));
+    }
+  });
+}
+
+}  // namespace tessera::cli

@@ -1,0 +1,49 @@
+// tessera train: fit a sequence model on a prepared dataset.
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "tessera/data/dataset.h"
+#include "tessera/train/trainer.h"
+
+namespace tessera::cli {
+
+void add_train_command(CLI::App& app) {
+  struct Args {
+    std::string data, config, out;
+    std::vector<std::string> overrides;
+    bool resume = false;
+    std::int64_t stop_after = 0;
+  };
+  auto args = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand("train", "Train a sequence model (SASRec) with early stopping on validation NDCG@10");
+  cmd->add_option("--data", args->data, "Prepared dataset (.tsd) from `tessera prepare`")->required();
+  cmd->add_option("--config", args->config, "JSON config file (see configs/); defaults are used for missing keys");
+  cmd->add_option("--set", args->overrides, "Override a config key: --set d_model=64 --set loss=sampled");
+  cmd->add_option("--out", args->out, "Run directory for config.json, checkpoints and train_log.jsonl")->required();
+  cmd->add_flag("--resume", args->resume, "Continue the interrupted run in --out from last.ckpt (uses its config.json)");
+  cmd->add_option("--stop-after-epochs", args->stop_after, "Stop after this many epochs in this call (resume later)");
+  cmd->callback([args] {
+    auto dataset = data::load_dataset(args->data);
+    train::TrainConfig config;
+    if (args->resume && args->config.empty()) {
+      config = train::load_config((std::filesystem::path(args->out) / "config.json").string());
+    } else if (!args->config.empty()) {
+      config = train::load_config(args->config);
+    }
+    train::apply_overrides(config, args->overrides);
+    train::TrainOptions options;
+    options.run_dir = args->out;
+    options.resume = args->resume;
+    options.stop_after_epochs = args->stop_after;
+    options.dataset_path = args->data;
+    auto r = train::train_sequence_model(dataset, config, options);
+    fmt::print("trained {} on {}: {} epochs{}, best validation NDCG@10 {:.4f} at epoch {}\n", config.model, dataset.name,
+               r.epochs_completed, r.early_stopped ? " (early stop)" : "", r.best_valid_ndcg10, r.best_epoch);
+    fmt::print("training: {:.1f} s, {:.1f} sequences/s, {:.0f} tokens/s\n", r.train_seconds, r.sequences_per_second, r.tokens_per_second);
+    fmt::print("best checkpoint: {}\n", r.best_checkpoint);
+  });
+}
+
+}  // namespace tessera::cli

@@ -1,0 +1,60 @@
+#pragma once
+// SASRec (Kang & McAuley, ICDM 2018): causal self-attention over item IDs.
+// This implementation: learned positional embeddings counted from the most recent item,
+// pre-LayerNorm blocks (x + Attn(LN(x)), x + FFN(LN(x))), dropout, a final LayerNorm, and the
+// output layer tied to the input item embeddings.
+
+#include <cstdint>
+
+#include "tessera/models/sequence_model.h"
+
+namespace tessera::models {
+
+struct SasRecOptions {
+  std::int64_t num_items = 0;  // items are 1..num_items, 0 = padding
+  std::int64_t max_len = 200;
+  std::int64_t d_model = 50;
+  std::int64_t num_blocks = 2;
+  std::int64_t num_heads = 1;
+  std::int64_t ffn_dim = 50;
+  double dropout = 0.2;
+};
+
+// Multi-head causal self-attention with a fused QKV projection.
+struct CausalSelfAttentionImpl : torch::nn::Module {
+  CausalSelfAttentionImpl(std::int64_t d_model, std::int64_t num_heads, double dropout);
+  // x: [B, L, d]; attn_bias: [B, 1, L, L] additive (0 = may attend, large negative = may not).
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& attn_bias);
+
+  std::int64_t num_heads;
+  double dropout;
+  torch::nn::Linear qkv{nullptr}, out{nullptr};
+};
+TORCH_MODULE(CausalSelfAttention);
+
+struct SasRecBlockImpl : torch::nn::Module {
+  SasRecBlockImpl(std::int64_t d_model, std::int64_t num_heads, std::int64_t ffn_dim, double dropout);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& attn_bias);
+
+  double dropout;
+  torch::nn::LayerNorm ln_attn{nullptr}, ln_ffn{nullptr};
+  CausalSelfAttention attn{nullptr};
+  torch::nn::Linear ffn_in{nullptr}, ffn_out{nullptr};
+};
+TORCH_MODULE(SasRecBlock);
+
+struct SasRecImpl : SequenceModelImpl {
+  explicit SasRecImpl(const SasRecOptions& options);
+
+  torch::Tensor encode(const torch::Tensor& items) override;
+  torch::Tensor item_embeddings() override { return item_embedding->weight; }
+  double flops_per_token(std::int64_t sequence_length) const override;
+
+  SasRecOptions options;
+  torch::nn::Embedding item_embedding{nullptr}, position_embedding{nullptr};
+  torch::nn::ModuleList blocks{nullptr};
+  torch::nn::LayerNorm final_norm{nullptr};
+};
+TORCH_MODULE(SasRec);
+
+}  // namespace tessera::models

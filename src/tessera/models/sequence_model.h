@@ -1,0 +1,26 @@
+#pragma once
+// The interface shared by every item-ID sequence model (SASRec now, HSTU next): it reads a batch
+// of histories and returns one hidden vector per position; the score of item i at a position is
+// the dot product of that vector with row i of item_embeddings(). Training (losses), evaluation
+// and retrieval use only this interface.
+//
+// Histories are left-padded: a batch is [B, L] int64 with 0 = padding, and each row's most
+// recent item sits in the last column, so the hidden state that predicts the next item of every
+// user is hidden[:, L-1].
+
+#include <torch/torch.h>
+
+namespace tessera::models {
+
+struct SequenceModelImpl : torch::nn::Module {
+  // items: [B, L] int64, 0 = padding, left-padded. Returns hidden states [B, L, d] float.
+  virtual torch::Tensor encode(const torch::Tensor& items) = 0;
+
+  // Output item table [num_items + 1, d] float; row 0 is padding and is never a valid item.
+  virtual torch::Tensor item_embeddings() = 0;
+
+  // Forward FLOPs of encode() per real (non-padding) token, for throughput reports.
+  virtual double flops_per_token(std::int64_t sequence_length) const = 0;
+};
+
+}  // namespace tessera::models

@@ -1,0 +1,145 @@
+#include "tessera/train/config.h"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "tessera/core/atomic_file.h"
+#include "tessera/core/error.h"
+
+namespace tessera::train {
+
+namespace {
+
+// Visits every field with its key; the one list of config keys.
+template <typename Config, typename Visitor>
+void visit_fields(Config& c, Visitor&& v) {
+  v("model", c.model);
+  v("max_len", c.max_len);
+  v("d_model", c.d_model);
+  v("num_blocks", c.num_blocks);
+  v("num_heads", c.num_heads);
+  v("ffn_dim", c.ffn_dim);
+  v("dropout", c.dropout);
+  v("loss", c.loss);
+  v("num_negatives", c.num_negatives);
+  v("negative_sampler", c.negative_sampler);
+  v("batch_size", c.batch_size);
+  v("epochs", c.epochs);
+  v("lr", c.lr);
+  v("weight_decay", c.weight_decay);
+  v("adam_beta2", c.adam_beta2);
+  v("warmup_steps", c.warmup_steps);
+  v("lr_schedule", c.lr_schedule);
+  v("min_lr_ratio", c.min_lr_ratio);
+  v("grad_clip", c.grad_clip);
+  v("eval_every", c.eval_every);
+  v("patience", c.patience);
+  v("eval_users", c.eval_users);
+  v("eval_exclude_history", c.eval_exclude_history);
+  v("seed", c.seed);
+  v("threads", c.threads);
+}
+
+template <typename T>
+void assign(T& field, const nlohmann::json& value, const std::string& source, const std::string& key) {
+  auto bad = [&](const char* expected) {
+    return Error(fmt::format("{}: config key '{}': expected {}, got {}", source, key, expected, value.dump()));
+  };
+  if constexpr (std::is_same_v<T, std::string>) {
+    if (!value.is_string()) throw bad("a string");
+    field = value.get<std::string>();
+  } else if constexpr (std::is_same_v<T, bool>) {
+    if (!value.is_boolean()) throw bad("true or false");
+    field = value.get<bool>();
+  } else if constexpr (std::is_integral_v<T>) {
+    if (!value.is_number_integer()) throw bad("an integer");
+    field = value.get<T>();
+  } else {
+    if (!value.is_number()) throw bad("a number");
+    field = value.get<T>();
+  }
+}
+
+}  // namespace
+
+void TrainConfig::validate() const {
+  auto require = [](bool ok, const std::string& key, const std::string& what) {
+    if (!ok) throw Error(fmt::format("config key '{}': {}", key, what));
+  };
+  require(model == "sasrec", "model", "unknown model '" + model + "' (known: sasrec)");
+  require(max_len >= 1, "max_len", "must be >= 1");
+  require(d_model >= 1, "d_model", "must be >= 1");
+  require(num_blocks >= 1, "num_blocks", "must be >= 1");
+  require(num_heads >= 1 && d_model % num_heads == 0, "num_heads", "must be >= 1 and divide d_model");
+  require(ffn_dim >= 0, "ffn_dim", "must be >= 0");
+  require(dropout >= 0 && dropout < 1, "dropout", "must be in [0, 1)");
+  require(loss == "full" || loss == "sampled", "loss", "must be 'full' or 'sampled'");
+  require(num_negatives >= 1, "num_negatives", "must be >= 1");
+  require(negative_sampler == "uniform" || negative_sampler == "popularity", "negative_sampler",
+          "must be 'uniform' or 'popularity'");
+  require(batch_size >= 1, "batch_size", "must be >= 1");
+  require(epochs >= 1, "epochs", "must be >= 1");
+  require(lr > 0, "lr", "must be > 0");
+  require(weight_decay >= 0, "weight_decay", "must be >= 0");
+  require(adam_beta2 > 0 && adam_beta2 < 1, "adam_beta2", "must be in (0, 1)");
+  require(warmup_steps >= 0, "warmup_steps", "must be >= 0");
+  require(lr_schedule == "constant" || lr_schedule == "cosine" || lr_schedule == "linear", "lr_schedule",
+          "must be 'constant', 'cosine' or 'linear'");
+  require(min_lr_ratio >= 0 && min_lr_ratio <= 1, "min_lr_ratio", "must be in [0, 1]");
+  require(grad_clip >= 0, "grad_clip", "must be >= 0");
+  require(eval_every >= 1, "eval_every", "must be >= 1");
+  require(patience >= 1, "patience", "must be >= 1");
+  require(eval_users >= 0, "eval_users", "must be >= 0");
+  require(threads >= 0, "threads", "must be >= 0");
+}
+
+nlohmann::json to_json(const TrainConfig& config) {
+  nlohmann::json j = nlohmann::json::object();
+  visit_fields(config, [&](const char* key, const auto& field) { j[key] = field; });
+  return j;
+}
+
+void apply_json(TrainConfig& config, const nlohmann::json& json, const std::string& source) {
+  if (!json.is_object()) throw Error(source + ": config must be a JSON object");
+  for (const auto& [key, value] : json.items()) {
+    bool found = false;
+    visit_fields(config, [&](const char* name, auto& field) {
+      if (key == name) {
+        assign(field, value, source, key);
+        found = true;
+      }
+    });
+    if (!found) {
+      std::string known;
+      visit_fields(config, [&](const char* name, auto&) { known += (known.empty() ? "" : ", ") + std::string(name); });
+      throw Error(fmt::format("{}: unknown config key '{}' (known keys: {})", source, key, known));
+    }
+  }
+}
+
+TrainConfig load_config(const std::string& path) {
+  TrainConfig config;
+  nlohmann::json json;
+  try {
+    json = nlohmann::json::parse(read_file(path));
+  } catch (const nlohmann::json::parse_error& e) {
+    throw Error::at(path, 0, std::string("invalid JSON: ") + e.what());
+  }
+  apply_json(config, json, path);
+  return config;
+}
+
+void apply_overrides(TrainConfig& config, const std::vector<std::string>& overrides) {
+  for (const auto& item : overrides) {
+    auto eq = item.find('=');
+    if (eq == std::string::npos || eq == 0) throw Error("--set '" + item + "': expected key=value");
+    std::string key = item.substr(0, eq);
+    std::string text = item.substr(eq + 1);
+    nlohmann::json value = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (value.is_discarded()) value = text;  // bare words are strings: --set loss=sampled
+    apply_json(config, nlohmann::json{{key, value}}, "--set");
+  }
+}
+
+}  // namespace tessera::train

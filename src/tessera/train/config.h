@@ -1,0 +1,70 @@
+#pragma once
+// Training configuration: one flat set of named fields, loaded from a JSON file and then
+// overridden from the command line with `--set key=value`. Key names follow the papers
+// (d_model, num_blocks, num_heads, max_len, num_negatives, ...). The effective configuration is
+// saved next to every run (config.json) and inside every checkpoint.
+//
+// Unknown keys and values of the wrong type are errors that name the file (or "--set") and key.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace tessera::train {
+
+struct TrainConfig {
+  // Model.
+  std::string model = "sasrec";  // "sasrec"
+  std::int64_t max_len = 200;    // history length the model sees (most recent items)
+  std::int64_t d_model = 50;     // embedding and hidden width
+  std::int64_t num_blocks = 2;   // transformer blocks
+  std::int64_t num_heads = 1;    // attention heads (d_model must be divisible)
+  std::int64_t ffn_dim = 0;      // feed-forward width; 0 = d_model (as in SASRec)
+  double dropout = 0.2;
+
+  // Loss.
+  std::string loss = "full";          // "full": softmax over all items; "sampled": sampled softmax
+  std::int64_t num_negatives = 128;   // sampled softmax: negatives per batch (shared by all positions)
+  std::string negative_sampler = "uniform";  // "uniform" or "popularity" (unigram^0.75); both logQ-corrected
+
+  // Optimisation.
+  std::int64_t batch_size = 128;   // sequences per step
+  std::int64_t epochs = 200;       // upper bound; early stopping usually ends sooner
+  double lr = 1e-3;
+  double weight_decay = 0.0;       // AdamW decoupled weight decay
+  double adam_beta2 = 0.98;
+  std::int64_t warmup_steps = 100; // linear warmup
+  std::string lr_schedule = "constant";  // "constant", "cosine" or "linear" decay after warmup
+  double min_lr_ratio = 0.1;       // decay floor as a fraction of lr
+  double grad_clip = 1.0;          // max global gradient norm; 0 = off
+
+  // Validation, early stopping, checkpoints.
+  std::int64_t eval_every = 1;     // epochs between validation runs
+  std::int64_t patience = 10;      // stop after this many validations without improvement
+  std::int64_t eval_users = 0;     // validate on at most this many users (0 = all)
+  bool eval_exclude_history = false;  // mask history items when computing validation NDCG@10
+  std::int64_t seed = 42;
+  std::int64_t threads = 0;        // 0 = all cores
+
+  // Effective ffn width.
+  std::int64_t ffn_width() const { return ffn_dim > 0 ? ffn_dim : d_model; }
+
+  // Throws tessera::Error if a value is out of range (names the key).
+  void validate() const;
+};
+
+nlohmann::json to_json(const TrainConfig& config);
+
+// Applies the keys of `json` to `config`. `source` names where they came from (a path or
+// "--set") for error messages.
+void apply_json(TrainConfig& config, const nlohmann::json& json, const std::string& source);
+
+// Reads a JSON config file on top of the defaults.
+TrainConfig load_config(const std::string& path);
+
+// Applies "key=value" overrides; the value is parsed as JSON if it can be, else as a string.
+void apply_overrides(TrainConfig& config, const std::vector<std::string>& overrides);
+
+}  // namespace tessera::train

@@ -1,0 +1,30 @@
+#pragma once
+// Next-item losses over a tied item table. Both take only the positions that have a target
+// (padding positions are dropped before the loss), so their cost scales with real tokens.
+
+#include <torch/torch.h>
+
+namespace tessera::train {
+
+// Mean softmax cross-entropy over ALL items, computed in row chunks without ever materialising
+// the [N, num_items] logits matrix for the whole batch or keeping it for backward: each chunk's
+// logits are turned into gradients right away (softmax minus one-hot), and backward only scales
+// the stored gradients. Row 0 of `item_table` (padding) is never a candidate.
+//   hidden:     [N, d] float   (requires grad)
+//   item_table: [V + 1, d] float (requires grad)
+//   targets:    [N] int64 in 1..V
+// Returns a scalar. chunk_rows = 0 picks a chunk of about 4M logits.
+torch::Tensor full_softmax_cross_entropy(const torch::Tensor& hidden, const torch::Tensor& item_table,
+                                         const torch::Tensor& targets, std::int64_t chunk_rows = 0);
+
+// Sampled softmax: the target against `negatives` shared by every row, with logQ correction
+// (log of each candidate's sampling probability subtracted from its logit) and accidental hits
+// (a negative equal to the row's target) removed.
+//   negatives:      [M] int64 item ids
+//   log_q_negative: [M] float, log sampling probability of each negative
+//   log_q_target:   [N] float, log sampling probability of each row's target
+torch::Tensor sampled_softmax_cross_entropy(const torch::Tensor& hidden, const torch::Tensor& item_table,
+                                            const torch::Tensor& targets, const torch::Tensor& negatives,
+                                            const torch::Tensor& log_q_negative, const torch::Tensor& log_q_target);
+
+}  // namespace tessera::train

@@ -1,0 +1,323 @@
+#include "tessera/train/trainer.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <random>
+
+#include "tessera/core/atomic_file.h"
+#include "tessera/core/error.h"
+#include "tessera/core/progress.h"
+#include "tessera/data/fingerprint.h"
+#include "tessera/data/split.h"
+#include "tessera/eval/evaluator.h"
+#include "tessera/eval/popularity.h"
+#include "tessera/infer/retrieval.h"
+#include "tessera/train/batching.h"
+#include "tessera/train/checkpoint.h"
+#include "tessera/train/losses.h"
+
+namespace tessera::train {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+// Same permutation on every platform: Fisher-Yates driven by raw 64-bit draws.
+void shuffle_portably(std::vector<std::int64_t>& values, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  for (std::size_t i = values.size(); i > 1; --i) {
+    std::size_t j = static_cast<std::size_t>(rng() % i);
+    std::swap(values[i - 1], values[j]);
+  }
+}
+
+// Learning rate at `step` (0-based) out of `total_steps`.
+double learning_rate(const TrainConfig& c, std::int64_t step, std::int64_t total_steps) {
+  if (c.warmup_steps > 0 && step < c.warmup_steps) return c.lr * static_cast<double>(step + 1) / static_cast<double>(c.warmup_steps);
+  if (c.lr_schedule == "constant") return c.lr;
+  const double span = static_cast<double>(std::max<std::int64_t>(1, total_steps - c.warmup_steps));
+  const double progress = std::clamp(static_cast<double>(step - c.warmup_steps) / span, 0.0, 1.0);
+  const double floor = c.lr * c.min_lr_ratio;
+  if (c.lr_schedule == "linear") return floor + (c.lr - floor) * (1.0 - progress);
+  return floor + (c.lr - floor) * 0.5 * (1.0 + std::cos(M_PI * progress));  // cosine
+}
+
+nlohmann::json dataset_identity(const data::Dataset& dataset, const std::string& path) {
+  return {{"name", dataset.name},
+          {"fingerprint", data::dataset_fingerprint(dataset)},
+          {"num_items", dataset.num_items},
+          {"num_users", dataset.num_users()},
+          {"path", path}};
+}
+
+// Negative sampling for the sampled-softmax loss: candidates and their log sampling probability.
+class NegativeSampler {
+ public:
+  NegativeSampler(const data::Dataset& dataset, const TrainConfig& config) : num_negatives_(config.num_negatives) {
+    const auto V = dataset.num_items;
+    auto weights = torch::zeros({V + 1}, torch::kDouble);
+    if (config.negative_sampler == "popularity") {
+      const auto counts = eval::training_item_counts(dataset);
+      auto* w = weights.data_ptr<double>();
+      for (std::int64_t i = 0; i <= V; ++i) w[i] = std::pow(static_cast<double>(counts[i]) + 1.0, 0.75);  // smoothed unigram^0.75
+    } else {
+      weights.fill_(1.0);
+    }
+    weights[0] = 0.0;
+    probabilities_ = (weights / weights.sum()).to(torch::kFloat);
+    log_q_ = probabilities_.clamp_min(1e-30).log();
+  }
+
+  // Draws the negatives of one step; deterministic in (seed, step).
+  std::pair<torch::Tensor, torch::Tensor> sample(std::uint64_t seed, std::int64_t step) const {
+    auto gen = at::detail::createCPUGenerator(seed * 0x9E3779B97F4A7C15ULL + static_cast<std::uint64_t>(step));
+    auto negatives = torch::multinomial(probabilities_, num_negatives_, /*replacement=*/true, gen);
+    return {negatives, log_q_.index_select(0, negatives)};
+  }
+  torch::Tensor log_q(const torch::Tensor& items) const { return log_q_.index_select(0, items); }
+
+ private:
+  std::int64_t num_negatives_;
+  torch::Tensor probabilities_;  // [V+1] float
+  torch::Tensor log_q_;          // [V+1] float
+};
+
+struct RunState {
+  std::int64_t epoch = 0;  // epochs completed
+  std::int64_t step = 0;   // optimizer steps taken
+  double best_metric = -1;
+  std::int64_t best_epoch = 0;
+  std::int64_t bad_evals = 0;
+  bool early_stopped = false;
+  nlohmann::json history = nlohmann::json::array();
+};
+
+nlohmann::json state_json(const RunState& s) {
+  return {{"epoch", s.epoch}, {"step", s.step}, {"best_metric", s.best_metric}, {"best_epoch", s.best_epoch},
+          {"bad_evals", s.bad_evals}, {"early_stopped", s.early_stopped}, {"history", s.history}};
+}
+
+RunState state_from_json(const nlohmann::json& j) {
+  RunState s;
+  s.epoch = j.at("epoch");
+  s.step = j.at("step");
+  s.best_metric = j.at("best_metric");
+  s.best_epoch = j.at("best_epoch");
+  s.bad_evals = j.at("bad_evals");
+  s.early_stopped = j.at("early_stopped");
+  s.history = j.at("history");
+  return s;
+}
+
+void write_train_log(const std::string& path, const nlohmann::json& history) {
+  std::string text;
+  for (const auto& line : history) text += line.dump() + "\n";
+  write_text_atomically(path, text);
+}
+
+}  // namespace
+
+models::ModelSpec model_spec(const TrainConfig& c, std::int64_t num_items) {
+  models::ModelSpec spec;
+  spec.name = c.model;
+  spec.num_items = num_items;
+  spec.max_len = c.max_len;
+  spec.d_model = c.d_model;
+  spec.num_blocks = c.num_blocks;
+  spec.num_heads = c.num_heads;
+  spec.ffn_dim = c.ffn_width();
+  spec.dropout = c.dropout;
+  return spec;
+}
+
+TrainResult train_sequence_model(const data::Dataset& dataset, const TrainConfig& config, const TrainOptions& options) {
+  config.validate();
+  if (options.run_dir.empty()) throw Error("train: a run directory is required");
+  if (config.threads > 0) at::set_num_threads(static_cast<int>(config.threads));
+  fs::create_directories(options.run_dir);
+  const std::string last_path = (fs::path(options.run_dir) / "last.ckpt").string();
+  const std::string best_path = (fs::path(options.run_dir) / "best.ckpt").string();
+  const std::string log_path = (fs::path(options.run_dir) / "train_log.jsonl").string();
+  const auto identity = dataset_identity(dataset, options.dataset_path);
+
+  torch::manual_seed(static_cast<std::uint64_t>(config.seed));
+  auto model = models::make_model(model_spec(config, dataset.num_items));
+  torch::optim::AdamW optimizer(model->parameters(), torch::optim::AdamWOptions(config.lr)
+                                                         .betas({0.9, config.adam_beta2})
+                                                         .weight_decay(config.weight_decay));
+
+  std::vector<std::int64_t> train_users;
+  for (std::int64_t u = 0; u < dataset.num_users(); ++u) {
+    if (data::training_sequence(dataset, u).size() >= 2) train_users.push_back(u);
+  }
+  if (train_users.empty()) throw Error("train: no user has a training sequence of at least 2 items");
+  const std::int64_t B = config.batch_size;
+  const std::int64_t steps_per_epoch = (static_cast<std::int64_t>(train_users.size()) + B - 1) / B;
+  const std::int64_t total_steps = steps_per_epoch * config.epochs;
+
+  RunState state;
+  if (options.resume) {
+    auto ckpt = load_checkpoint(last_path);
+    if (ckpt.meta.at("dataset").at("fingerprint") != identity["fingerprint"]) {
+      throw Error::at(last_path, 0, "was trained on a different dataset (fingerprint " +
+                                        ckpt.meta["dataset"]["fingerprint"].get<std::string>() + ", this one " +
+                                        identity["fingerprint"].get<std::string>() + ")");
+    }
+    if (ckpt.meta.at("config") != to_json(config)) {
+      throw Error::at(last_path, 0, "resume needs the same configuration as the interrupted run; saved: " +
+                                        ckpt.meta["config"].dump() + ", given: " + to_json(config).dump());
+    }
+    restore_module(ckpt, *model, last_path);
+    restore_optimizer(ckpt, optimizer, last_path);
+    restore_rng(ckpt);
+    state = state_from_json(ckpt.meta.at("state"));
+    std::fprintf(stderr, "[train] resumed from %s after epoch %lld (step %lld)\n", last_path.c_str(),
+                 static_cast<long long>(state.epoch), static_cast<long long>(state.step));
+  } else {
+    write_text_atomically((fs::path(options.run_dir) / "config.json").string(), to_json(config).dump(2) + "\n");
+  }
+
+  std::unique_ptr<NegativeSampler> sampler;
+  if (config.loss == "sampled") sampler = std::make_unique<NegativeSampler>(dataset, config);
+
+  infer::SequenceModelScorer scorer(model, config.model, config.max_len);
+  eval::EvalOptions eval_options;
+  eval_options.split = data::Split::kValidation;
+  eval_options.cutoffs = {10};
+  eval_options.exclude_history = config.eval_exclude_history;
+  eval_options.bootstrap_samples = 0;
+  eval_options.max_users = config.eval_users;
+
+  TrainResult result;
+  const auto call_start = Clock::now();
+  std::int64_t sequences_done = 0, tokens_done = 0, epochs_this_call = 0;
+  Progress progress("train", (config.epochs - state.epoch) * static_cast<std::int64_t>(train_users.size()), "seq", 5.0);
+
+  while (state.epoch < config.epochs && !state.early_stopped) {
+    const std::int64_t epoch = state.epoch + 1;
+    auto order = train_users;
+    shuffle_portably(order, static_cast<std::uint64_t>(config.seed) * 1000003ULL + static_cast<std::uint64_t>(epoch));
+    model->train();
+    double loss_sum = 0;
+    std::int64_t loss_count = 0;
+    const auto epoch_start = Clock::now();
+    for (std::int64_t first = 0; first < static_cast<std::int64_t>(order.size()); first += B) {
+      const auto count = std::min<std::int64_t>(B, static_cast<std::int64_t>(order.size()) - first);
+      auto batch = make_training_batch(dataset, std::span<const std::int64_t>(order.data() + first, count), config.max_len);
+      const double lr = learning_rate(config, state.step, total_steps);
+      for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+
+      auto hidden = model->encode(batch.inputs);  // [B, L, d]
+      auto flat_targets = batch.targets.reshape({-1});
+      auto rows = flat_targets.nonzero().squeeze(1);
+      auto h = hidden.reshape({-1, hidden.size(2)}).index_select(0, rows);
+      auto targets = flat_targets.index_select(0, rows);
+      torch::Tensor loss;
+      if (sampler) {
+        auto [negatives, log_q_neg] = sampler->sample(static_cast<std::uint64_t>(config.seed), state.step);
+        loss = sampled_softmax_cross_entropy(h, model->item_embeddings(), targets, negatives, log_q_neg, sampler->log_q(targets));
+      } else {
+        loss = full_softmax_cross_entropy(h, model->item_embeddings(), targets);
+      }
+      optimizer.zero_grad();
+      loss.backward();
+      if (config.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), config.grad_clip);
+      optimizer.step();
+      ++state.step;
+
+      const double loss_value = loss.item<double>();
+      if (!std::isfinite(loss_value)) throw Error(fmt::format("train: loss became {} at epoch {} step {}; lower lr?", loss_value, epoch, state.step));
+      loss_sum += loss_value;
+      ++loss_count;
+      sequences_done += count;
+      tokens_done += batch.num_targets;
+      progress.advance(count, fmt::format("epoch {}/{}  loss {:.4f}  lr {:.2e}", epoch, config.epochs, loss_sum / loss_count, lr));
+    }
+    const double epoch_seconds = seconds_since(epoch_start);
+    result.train_seconds += epoch_seconds;
+    state.epoch = epoch;
+    ++epochs_this_call;
+
+    nlohmann::json log_line = {{"epoch", epoch},
+                               {"step", state.step},
+                               {"loss", loss_sum / std::max<std::int64_t>(1, loss_count)},
+                               {"lr", learning_rate(config, state.step - 1, total_steps)},
+                               {"epoch_seconds", epoch_seconds},
+                               {"sequences_per_second", static_cast<double>(order.size()) / epoch_seconds}};
+    std::string summary = fmt::format("[train] epoch {}/{}  loss {:.4f}  {:.0f} seq/s", epoch, config.epochs,
+                                      log_line["loss"].get<double>(), log_line["sequences_per_second"].get<double>());
+    if (epoch % config.eval_every == 0 || epoch == config.epochs) {
+      const auto eval_start = Clock::now();
+      auto valid = eval::evaluate(scorer, dataset, eval_options);
+      const double ndcg = valid.metrics.at("ndcg@10").mean;
+      log_line["valid_ndcg@10"] = ndcg;
+      log_line["valid_hr@10"] = valid.metrics.at("hr@10").mean;
+      log_line["eval_seconds"] = seconds_since(eval_start);
+      if (ndcg > state.best_metric) {
+        state.best_metric = ndcg;
+        state.best_epoch = epoch;
+        state.bad_evals = 0;
+        nlohmann::json best_meta = {{"kind", "sequence_model"}, {"config", to_json(config)}, {"dataset", identity},
+                                    {"epoch", epoch}, {"valid_ndcg@10", ndcg}};
+        save_checkpoint(capture_checkpoint(*model, nullptr, best_meta), best_path);
+      } else {
+        ++state.bad_evals;
+      }
+      summary += fmt::format("  valid ndcg@10 {:.4f} hr@10 {:.4f}  (best {:.4f} @ epoch {})", ndcg,
+                             log_line["valid_hr@10"].get<double>(), state.best_metric, state.best_epoch);
+      if (state.bad_evals >= config.patience) {
+        state.early_stopped = true;
+        summary += "  early stop";
+      }
+    }
+    state.history.push_back(log_line);
+    nlohmann::json meta = {{"kind", "sequence_model"}, {"config", to_json(config)}, {"dataset", identity}, {"state", state_json(state)}};
+    save_checkpoint(capture_checkpoint(*model, &optimizer, meta), last_path);
+    write_train_log(log_path, state.history);
+    std::fprintf(stderr, "%s\n", summary.c_str());
+    if (options.stop_after_epochs > 0 && epochs_this_call >= options.stop_after_epochs) break;
+  }
+  progress.finish();
+
+  result.epochs_completed = state.epoch;
+  result.best_epoch = state.best_epoch;
+  result.best_valid_ndcg10 = state.best_metric;
+  result.early_stopped = state.early_stopped;
+  result.total_seconds = seconds_since(call_start);
+  result.sequences_per_second = result.train_seconds > 0 ? static_cast<double>(sequences_done) / result.train_seconds : 0;
+  result.tokens_per_second = result.train_seconds > 0 ? static_cast<double>(tokens_done) / result.train_seconds : 0;
+  result.final_train_loss = state.history.empty() ? 0.0 : state.history.back()["loss"].get<double>();
+  result.best_checkpoint = best_path;
+  return result;
+}
+
+TrainedModel load_trained_model(const std::string& path, const data::Dataset* dataset) {
+  auto ckpt = load_checkpoint(path);
+  TrainedModel trained;
+  trained.meta = ckpt.meta;
+  if (!ckpt.meta.contains("config") || !ckpt.meta.contains("dataset")) throw Error::at(path, 0, "not a sequence-model checkpoint (no config)");
+  apply_json(trained.config, ckpt.meta["config"], path);
+  const std::int64_t num_items = ckpt.meta["dataset"].at("num_items");
+  if (dataset) {
+    const auto fingerprint = data::dataset_fingerprint(*dataset);
+    if (ckpt.meta["dataset"].at("fingerprint") != fingerprint) {
+      throw Error::at(path, 0, fmt::format("model was trained on dataset '{}' (fingerprint {}, {} items) but the given dataset '{}' "
+                                           "has fingerprint {} ({} items); item IDs would not match",
+                                           ckpt.meta["dataset"].value("name", "?"), ckpt.meta["dataset"]["fingerprint"].get<std::string>(),
+                                           num_items, dataset->name, fingerprint, dataset->num_items));
+    }
+  }
+  trained.model = models::make_model(model_spec(trained.config, num_items));
+  restore_module(ckpt, *trained.model, path);
+  trained.model->eval();
+  return trained;
+}
+
+}  // namespace tessera::train

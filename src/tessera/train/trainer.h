@@ -1,0 +1,63 @@
+#pragma once
+// The trainer for item-ID sequence models: next-item prediction at every position of every
+// user's training sequence, AdamW with warmup and decay, gradient clipping, early stopping on
+// validation NDCG@10 (full ranking), checkpoints every epoch, and exact resume.
+//
+// A run directory holds:
+//   config.json       the effective configuration
+//   last.ckpt         the state after the latest finished epoch (resumable)
+//   best.ckpt         the weights with the best validation NDCG@10 so far
+//   train_log.jsonl   one JSON line per epoch (loss, throughput, validation metric, lr)
+// Resuming from last.ckpt gives bit-identical results to an uninterrupted run with the same
+// seed and thread count.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "tessera/data/dataset.h"
+#include "tessera/models/registry.h"
+#include "tessera/models/sequence_model.h"
+#include "tessera/train/config.h"
+
+namespace tessera::train {
+
+struct TrainOptions {
+  std::string run_dir;                 // created if missing
+  bool resume = false;                 // continue from run_dir/last.ckpt
+  std::int64_t stop_after_epochs = 0;  // end this call after this many epochs (as if interrupted); 0 = never
+  std::string dataset_path;            // recorded in checkpoints, for people
+};
+
+struct TrainResult {
+  std::int64_t epochs_completed = 0;   // in total, including epochs before a resume
+  std::int64_t best_epoch = 0;
+  double best_valid_ndcg10 = 0;
+  bool early_stopped = false;
+  double train_seconds = 0;            // wall time in training steps (this call)
+  double total_seconds = 0;            // wall time of this call, validation and checkpoints included
+  double sequences_per_second = 0;     // training sequences per second of train_seconds
+  double tokens_per_second = 0;        // positions with a loss per second of train_seconds
+  double final_train_loss = 0;
+  std::string best_checkpoint;         // path to best.ckpt
+};
+
+TrainResult train_sequence_model(const data::Dataset& dataset, const TrainConfig& config, const TrainOptions& options);
+
+// A model restored from a checkpoint for evaluation or recommendation (eval mode).
+struct TrainedModel {
+  std::shared_ptr<models::SequenceModelImpl> model;
+  TrainConfig config;
+  nlohmann::json meta;  // checkpoint metadata (dataset name and fingerprint, epoch, ...)
+};
+
+// Loads best.ckpt / last.ckpt (or any checkpoint path). If `dataset` is given, checks that the
+// checkpoint was trained on it (same fingerprint) and throws tessera::Error if not.
+TrainedModel load_trained_model(const std::string& checkpoint_path, const data::Dataset* dataset = nullptr);
+
+// The model spec a config describes, for a dataset with num_items items.
+models::ModelSpec model_spec(const TrainConfig& config, std::int64_t num_items);
+
+}  // namespace tessera::train
