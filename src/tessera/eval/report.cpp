@@ -160,9 +160,9 @@ std::string format_table(std::span<const EvalResult> results) {
   };
   std::string out = header + "\n" + table_line("metric", columns);
   for (std::size_t m = 0; m < rows.size(); ++m) out += table_line(rows[m], cells[m]);
-  const bool any_intervals = std::any_of(results.begin(), results.end(), [](const EvalResult& r) { return r.bootstrap_samples > 0; });
-  if (any_intervals) {
-    out += fmt::format("[..] = 95% bootstrap interval over users ({} resamples). ", results[0].bootstrap_samples);
+  auto with_intervals = std::find_if(results.begin(), results.end(), [](const EvalResult& r) { return r.bootstrap_samples > 0; });
+  if (with_intervals != results.end()) {
+    out += fmt::format("[..] = 95% bootstrap interval over users ({} resamples). ", with_intervals->bootstrap_samples);
   }
   out += "recall@K = hr@K (one target per user).\n";
   return out;
