@@ -20,13 +20,14 @@
 #include "tessera/data/dataset.h"
 #include "tessera/data/split.h"
 #include "tessera/eval/bootstrap.h"
+#include "tessera/eval/metrics.h"
 #include "tessera/eval/scorer.h"
 
 namespace tessera::eval {
 
 struct EvalOptions {
   data::Split split = data::Split::kTest;
-  std::vector<int> cutoffs = {1, 5, 10, 20, 50, 200};  // K of hr@K / ndcg@K (metrics.h default_cutoffs)
+  std::vector<int> cutoffs = default_cutoffs();  // K of hr@K / ndcg@K
   // Mask each user's history items before ranking (ranking.h::exclude_history_). Off by default;
   // HSTU's published ML-1M numbers use it on. Always say which setting a number used.
   bool exclude_history = false;
