@@ -52,4 +52,11 @@ void save_dataset(const Dataset& dataset, const std::string& path);
 // missing, not a dataset, from a newer tessera, truncated, corrupted, or internally inconsistent.
 Dataset load_dataset(const std::string& path);
 
+// Checks every invariant stated above (offsets start at 0, never decrease and end at
+// items.size(); item IDs in 1..num_items; timestamps empty or one per item and non-decreasing
+// within each user; user_ids, item_ids and item_metadata sized as documented). Throws
+// tessera::Error "<where>: <what is wrong>" on the first violation. save_dataset() and
+// load_dataset() call it, with the file path as `where`.
+void validate_dataset(const Dataset& dataset, const std::string& where);
+
 }  // namespace tessera::data
