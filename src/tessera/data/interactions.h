@@ -5,7 +5,8 @@
 //
 // Formats (all may be gzip-compressed; see line_reader.h):
 //   sequences  one user per line: `user item item ...` separated by spaces or tabs, items in time
-//              order (Beauty.txt, Yelp.txt, ml-1m_sequences.txt.gz). No timestamps.
+//              order (Beauty.txt, Yelp.txt, ml-1m_sequences.txt.gz). No timestamps. A user on
+//              several lines gets the lines' items in file order.
 //   movielens  `user::item::rating::timestamp` (ratings.dat) or the same four fields separated by
 //              tabs (ml-100k u.data). IDs and timestamp must be integers, rating a number.
 //   csv        a header row, then one interaction per row; the user, item, and optional
