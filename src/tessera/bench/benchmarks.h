@@ -1,0 +1,49 @@
+#pragma once
+// Named end-to-end benchmarks (`tessera bench NAME`): prepare a dataset, train with the
+// benchmark's config file, evaluate on the test split with full ranking (both history
+// settings), and write bench/results/<name>.json. Every result file has at least the fields
+//   benchmark, dataset, model, split, metrics ({"hr@10": ..., "ndcg@10": ..., "recall@5": ...}),
+//   train_seconds, train_sequences_per_second, peak_rss_mb, command, git_commit, threads
+// so tools can compare runs; `metrics` holds the headline setting named by `history_excluded`.
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace tessera::bench {
+
+struct BenchmarkSpec {
+  std::string name;          // "sasrec-ml1m"
+  std::string description;
+  std::string input;         // interaction file; relative paths are under the data directory
+  std::string metadata;      // item metadata file (same rule), may be empty
+  std::string config;        // config file name under the configs directory
+  bool synthetic = false;    // generate the built-in synthetic data instead of reading `input`
+  bool headline_exclude_history = true;  // which history setting `metrics` reports
+  nlohmann::json targets;    // {"ndcg@10": 0.170, ...}: minimum values, recorded with pass/fail
+};
+
+// All named benchmarks.
+const std::vector<BenchmarkSpec>& benchmark_specs();
+
+struct BenchOptions {
+  std::string data_dir = "../shared/data";  // real datasets (never copied into the repo)
+  std::string configs_dir;                  // empty = <source>/configs
+  std::string results_dir = "bench/results";
+  std::string work_dir = "runs/bench";      // prepared data and training runs
+  std::vector<std::string> overrides;       // config overrides (key=value), recorded in the result
+  std::string command_line;                 // the exact command, recorded in the result
+};
+
+// Runs one benchmark and writes <results_dir>/<name>.json (atomically). Returns the result.
+// Throws tessera::Error if the benchmark is unknown or its data is missing (naming the path).
+nlohmann::json run_benchmark(const std::string& name, const BenchOptions& options);
+
+// Peak resident set size of this process so far, in MiB.
+double peak_rss_mb();
+
+// `git rev-parse HEAD` of the source tree, or "unknown".
+std::string git_commit();
+
+}  // namespace tessera::bench

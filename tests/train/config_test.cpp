@@ -1,0 +1,45 @@
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "tessera/core/error.h"
+#include "tessera/train/config.h"
+
+namespace tessera::train {
+namespace {
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(TrainConfig, JsonRoundTripAndOverrides) {
+  TrainConfig c;
+  apply_overrides(c, {"d_model=64", "loss=sampled", "dropout=0.3", "eval_exclude_history=true"});
+  EXPECT_EQ(c.d_model, 64);
+  EXPECT_EQ(c.loss, "sampled");
+  EXPECT_DOUBLE_EQ(c.dropout, 0.3);
+  EXPECT_TRUE(c.eval_exclude_history);
+  TrainConfig d;
+  apply_json(d, to_json(c), "test");
+  EXPECT_EQ(to_json(d), to_json(c));
+}
+
+TEST(TrainConfig, ErrorsNameTheSourceAndKey) {
+  TrainConfig c;
+  EXPECT_NE(error_of([&] { apply_json(c, nlohmann::json{{"d_modle", 3}}, "cfg.json"); }).find("cfg.json: unknown config key 'd_modle'"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { apply_overrides(c, {"d_model=big"}); }).find("--set: config key 'd_model': expected an integer"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { apply_overrides(c, {"nokey"}); }).find("expected key=value"), std::string::npos);
+  c.num_heads = 3;
+  EXPECT_NE(error_of([&] { c.validate(); }).find("num_heads"), std::string::npos);
+  EXPECT_NE(error_of([] { load_config("/nonexistent/config.json"); }).find("/nonexistent/config.json"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tessera::train

@@ -1,0 +1,72 @@
+// The fused full-softmax loss must equal plain cross-entropy over materialised logits, in value
+// and in both gradients, for any chunking.
+#include <gtest/gtest.h>
+
+#include "tessera/train/losses.h"
+
+namespace tessera::train {
+namespace {
+
+struct Reference {
+  double loss;
+  torch::Tensor grad_hidden, grad_table;
+};
+
+Reference reference_loss(const torch::Tensor& h0, const torch::Tensor& w0, const torch::Tensor& targets) {
+  auto h = h0.detach().clone().requires_grad_(true);
+  auto w = w0.detach().clone().requires_grad_(true);
+  auto logits = torch::mm(h, w.t());
+  auto mask = torch::zeros_like(logits);
+  mask.select(1, 0).fill_(-1e30);  // padding column is never a candidate
+  auto loss = torch::nn::functional::cross_entropy(logits + mask, targets);
+  loss.backward();
+  return {loss.item<double>(), h.grad(), w.grad()};
+}
+
+TEST(FullSoftmaxCrossEntropy, MatchesMaterialisedCrossEntropyForEveryChunking) {
+  torch::manual_seed(3);
+  const std::int64_t N = 37, V = 53, d = 8;
+  auto hidden = torch::randn({N, d});
+  auto table = torch::randn({V + 1, d});
+  auto targets = torch::randint(1, V + 1, {N}, torch::kLong);
+  auto ref = reference_loss(hidden, table, targets);
+  for (std::int64_t chunk : {0, 1, 5, 16, 37, 100}) {
+    auto h = hidden.clone().requires_grad_(true);
+    auto w = table.clone().requires_grad_(true);
+    auto loss = full_softmax_cross_entropy(h, w, targets, chunk);
+    (loss * 2.0).backward();  // backward must scale by the incoming gradient
+    EXPECT_NEAR(loss.item<double>(), ref.loss, 1e-5) << "chunk " << chunk;
+    EXPECT_TRUE(torch::allclose(h.grad(), ref.grad_hidden * 2.0, 1e-4, 1e-6)) << "chunk " << chunk;
+    EXPECT_TRUE(torch::allclose(w.grad(), ref.grad_table * 2.0, 1e-4, 1e-6)) << "chunk " << chunk;
+    EXPECT_EQ(w.grad()[0].abs().sum().item<float>(), 0.0f) << "padding row must get no gradient";
+  }
+}
+
+TEST(SampledSoftmaxCrossEntropy, EqualsFullSoftmaxWhenNegativesAreAllOtherItemsUniformly) {
+  torch::manual_seed(4);
+  const std::int64_t N = 11, V = 20, d = 6;
+  auto hidden = torch::randn({N, d});
+  auto table = torch::randn({V + 1, d});
+  auto targets = torch::randint(1, V + 1, {N}, torch::kLong);
+  auto negatives = torch::arange(1, V + 1, torch::kLong);  // every item once; the target is an accidental hit
+  auto log_q = torch::full({V}, std::log(1.0 / V));
+  auto sampled = sampled_softmax_cross_entropy(hidden, table, targets, negatives, log_q, torch::full({N}, std::log(1.0 / V)));
+  auto full = full_softmax_cross_entropy(hidden, table, targets);
+  EXPECT_NEAR(sampled.item<double>(), full.item<double>(), 1e-5);
+}
+
+TEST(SampledSoftmaxCrossEntropy, LogQCorrectionLowersFrequentNegatives) {
+  auto hidden = torch::ones({1, 2});
+  auto table = torch::ones({4, 2});
+  auto targets = torch::tensor({1}, torch::kLong);
+  auto negatives = torch::tensor({2, 3}, torch::kLong);
+  auto uniform = sampled_softmax_cross_entropy(hidden, table, targets, negatives, torch::zeros({2}), torch::zeros({1}));
+  // Negatives sampled often (high q) get their logits lowered, so the loss falls.
+  auto corrected = sampled_softmax_cross_entropy(hidden, table, targets, negatives, torch::full({2}, std::log(0.9)),
+                                                 torch::full({1}, std::log(0.1)));
+  EXPECT_NEAR(uniform.item<double>(), std::log(3.0), 1e-6);
+  EXPECT_LT(corrected.item<double>(), uniform.item<double>());
+}
+
+}  // namespace
+}  // namespace tessera::train
