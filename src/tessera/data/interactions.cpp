@@ -86,7 +86,7 @@ bool is_blank(std::string_view line) { return trim(line).empty(); }
 
 std::string describe_delimiter(std::string_view delimiter) {
   if (delimiter == "\t") return "tabs";
-  return "'" + std::string(delimiter) + "'";
+  return fmt::format("'{}'", delimiter);
 }
 
 void check_not_empty(const LineReader& reader, std::string_view value, const char* what) {
