@@ -15,6 +15,7 @@ void add_train_command(CLI::App& app) {
     std::vector<std::string> overrides;
     bool resume = false;
     std::int64_t stop_after = 0;
+    std::string profile;
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("train", "Train a sequence model (SASRec) with early stopping on validation NDCG@10");
@@ -24,6 +25,7 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--out", args->out, "Run directory for config.json, checkpoints and train_log.jsonl")->required();
   cmd->add_flag("--resume", args->resume, "Continue the interrupted run in --out from last.ckpt (uses its config.json)");
   cmd->add_option("--stop-after-epochs", args->stop_after, "Stop after this many epochs in this call (resume later)");
+  cmd->add_option("--profile", args->profile, "Write a chrome-trace profile of training steps 10-14 to this file");
   cmd->callback([args] {
     auto dataset = data::load_dataset(args->data);
     train::TrainConfig config;
@@ -38,6 +40,7 @@ void add_train_command(CLI::App& app) {
     options.resume = args->resume;
     options.stop_after_epochs = args->stop_after;
     options.dataset_path = args->data;
+    options.profile_path = args->profile;
     auto r = train::train_sequence_model(dataset, config, options);
     fmt::print("trained {} on {}: {} epochs{}, best validation NDCG@10 {:.4f} at epoch {}\n", config.model, dataset.name,
                r.epochs_completed, r.early_stopped ? " (early stop)" : "", r.best_valid_ndcg10, r.best_epoch);

@@ -1,6 +1,10 @@
 #include "tessera/models/sasrec.h"
 
+#include <ATen/Parallel.h>
+
 #include <cmath>
+
+#include "tessera/models/dropout.h"
 
 namespace tessera::models {
 
@@ -14,14 +18,25 @@ CausalSelfAttentionImpl::CausalSelfAttentionImpl(std::int64_t d_model, std::int6
 
 torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& attn_bias) {
   const auto B = x.size(0), L = x.size(1), d = x.size(2);
-  const auto dh = d / num_heads;
-  // [B, L, 3, H, dh] -> three [B, H, L, dh]
-  auto parts = qkv(x).view({B, L, 3, num_heads, dh}).permute({2, 0, 3, 1, 4});
-  auto q = parts[0], k = parts[1], v = parts[2];
-  auto scores = torch::matmul(q, k.transpose(-2, -1)).mul_(1.0 / std::sqrt(static_cast<double>(dh)));
-  scores.add_(attn_bias);  // [B, H, L, L]
-  auto weights = F::dropout(torch::softmax(scores, -1), F::DropoutFuncOptions().p(dropout).training(is_training()));
-  auto context = torch::matmul(weights, v).transpose(1, 2).reshape({B, L, d});
+  const auto H = num_heads, dh = d / num_heads;
+  auto projected = qkv(x);  // [B, L, 3d]
+  torch::Tensor q, k, v;    // [B*H, L, dh]
+  if (H == 1) {
+    // Contiguous copies: batched GEMM on strided views measured ~2x slower here.
+    q = projected.narrow(2, 0, d).contiguous();
+    k = projected.narrow(2, d, d).contiguous();
+    v = projected.narrow(2, 2 * d, d).contiguous();
+  } else {
+    auto parts = projected.view({B, L, 3, H, dh}).permute({2, 0, 3, 1, 4}).reshape({3, B * H, L, dh});
+    q = parts[0];
+    k = parts[1];
+    v = parts[2];
+  }
+  // scores = bias + q k^T / sqrt(dh), fused into one batched GEMM.
+  auto scores = torch::baddbmm(attn_bias, q, k.transpose(1, 2).contiguous(), 1.0, 1.0 / std::sqrt(static_cast<double>(dh)));
+  auto weights = models::dropout(torch::softmax(scores, -1), dropout, is_training());
+  auto context = torch::bmm(weights, v);  // [B*H, L, dh]
+  if (H > 1) context = context.view({B, H, L, dh}).transpose(1, 2).reshape({B, L, d});
   return out(context);
 }
 
@@ -35,10 +50,31 @@ SasRecBlockImpl::SasRecBlockImpl(std::int64_t d_model, std::int64_t heads, std::
 }
 
 torch::Tensor SasRecBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& attn_bias) {
-  auto drop = [&](const torch::Tensor& t) { return F::dropout(t, F::DropoutFuncOptions().p(dropout).training(is_training())); };
+  auto drop = [&](const torch::Tensor& t) { return models::dropout(t, dropout, is_training()); };
   auto h = x + drop(attn(ln_attn(x), attn_bias));
   auto f = ffn_out(drop(torch::gelu(ffn_in(ln_ffn(h)))));
   return h + drop(f);
+}
+
+torch::Tensor causal_padding_bias(const torch::Tensor& items, std::int64_t num_heads) {
+  const auto B = items.size(0), L = items.size(1);
+  auto items_c = items.contiguous();
+  const auto* ids = items_c.data_ptr<std::int64_t>();
+  auto bias = torch::empty({B, L, L}, torch::kFloat);
+  float* out = bias.data_ptr<float>();
+  constexpr float kBlocked = -1e9f;
+  at::parallel_for(0, B, 1, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t b = begin; b < end; ++b) {
+      for (std::int64_t i = 0; i < L; ++i) {
+        float* row = out + (b * L + i) * L;
+        for (std::int64_t j = 0; j < L; ++j) {
+          const bool allowed = j == i || (j < i && ids[b * L + j] != 0);
+          row[j] = allowed ? 0.0f : kBlocked;
+        }
+      }
+    }
+  });
+  return num_heads == 1 ? bias : bias.repeat_interleave(num_heads, 0);
 }
 
 SasRecImpl::SasRecImpl(const SasRecOptions& opts) : options(opts) {
@@ -64,15 +100,10 @@ torch::Tensor SasRecImpl::encode(const torch::Tensor& items) {
   // Position 0 is the most recent item, so left padding never shifts positions.
   auto positions = torch::arange(L - 1, -1, -1, torch::kLong);
   auto x = item_embedding(items) * std::sqrt(static_cast<double>(options.d_model)) + position_embedding(positions).unsqueeze(0);
-  x = F::dropout(x, F::DropoutFuncOptions().p(options.dropout).training(is_training()));
+  x = models::dropout(x, options.dropout, is_training());
   x = x * valid.unsqueeze(-1).to(x.dtype());
 
-  // Query i may attend key j when j <= i and j is a real item; every position may attend to
-  // itself so that padding rows never have an all-masked softmax.
-  auto causal = torch::ones({L, L}, torch::kBool).tril();
-  auto allowed = causal.unsqueeze(0).logical_and(valid.unsqueeze(1)).logical_or(torch::eye(L, torch::kBool).unsqueeze(0));
-  auto attn_bias = torch::zeros({B, 1, L, L}, x.options()).masked_fill_(allowed.logical_not().unsqueeze(1), -1e9);
-
+  auto attn_bias = causal_padding_bias(items, options.num_heads);
   for (const auto& block : *blocks) x = block->as<SasRecBlock>()->forward(x, attn_bias);
   return final_norm(x);
 }

@@ -20,10 +20,16 @@ struct SasRecOptions {
   double dropout = 0.2;
 };
 
+// Additive attention bias for left-padded histories: query i may attend key j when j <= i and
+// j is a real item; every position may attend to itself, so padding rows never have an
+// all-blocked softmax. items: [B, L] int64 (0 = padding). Returns [B * num_heads, L, L] float,
+// 0 = may attend, -1e9 = may not.
+torch::Tensor causal_padding_bias(const torch::Tensor& items, std::int64_t num_heads);
+
 // Multi-head causal self-attention with a fused QKV projection.
 struct CausalSelfAttentionImpl : torch::nn::Module {
   CausalSelfAttentionImpl(std::int64_t d_model, std::int64_t num_heads, double dropout);
-  // x: [B, L, d]; attn_bias: [B, 1, L, L] additive (0 = may attend, large negative = may not).
+  // x: [B, L, d]; attn_bias: [B * num_heads, L, L] from causal_padding_bias().
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& attn_bias);
 
   std::int64_t num_heads;

@@ -25,6 +25,7 @@ void visit_fields(Config& c, Visitor&& v) {
   v("num_negatives", c.num_negatives);
   v("negative_sampler", c.negative_sampler);
   v("batch_size", c.batch_size);
+  v("length_bucketing", c.length_bucketing);
   v("epochs", c.epochs);
   v("lr", c.lr);
   v("weight_decay", c.weight_decay);

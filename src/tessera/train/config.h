@@ -31,6 +31,7 @@ struct TrainConfig {
 
   // Optimisation.
   std::int64_t batch_size = 128;   // sequences per step
+  bool length_bucketing = true;    // group users of similar length into batches (less padding)
   std::int64_t epochs = 200;       // upper bound; early stopping usually ends sooner
   double lr = 1e-3;
   double weight_decay = 0.0;       // AdamW decoupled weight decay

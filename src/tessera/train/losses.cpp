@@ -1,7 +1,12 @@
 #include "tessera/train/losses.h"
 
+#include <ATen/Parallel.h>
+
 #include <algorithm>
 #include <limits>
+#include <vector>
+
+#include "tessera/train/softmax_rows.h"
 
 namespace tessera::train {
 
@@ -17,35 +22,37 @@ struct FusedSoftmaxCrossEntropy : public torch::autograd::Function<FusedSoftmaxC
                                std::int64_t chunk_rows) {
     const auto N = hidden.size(0);
     const auto V1 = table.size(0);
+    const auto d = hidden.size(1);
     hidden = hidden.contiguous();
-    table = table.contiguous();
-    auto grad_hidden = torch::empty_like(hidden);
-    auto grad_table = torch::zeros_like(table);
-    auto loss_sum = torch::zeros({}, hidden.options().dtype(torch::kDouble));
-    if (chunk_rows <= 0) chunk_rows = std::max<std::int64_t>(64, (std::int64_t{1} << 22) / V1);
-    const double inv_n = 1.0 / static_cast<double>(std::max<std::int64_t>(N, 1));
-    const float neg_inf = -std::numeric_limits<float>::infinity();
+    targets = targets.contiguous();
+    // Transposed layouts make both gradient products run ~2x faster in BLAS for small d (measured).
+    auto table_t = table.t().contiguous();            // [d, V+1]
+    auto grad_hidden_t = torch::empty({d, N}, hidden.options());
+    auto grad_table_t = torch::zeros({d, V1}, table.options());
+    std::vector<double> row_loss(static_cast<std::size_t>(N));
+    if (chunk_rows <= 0) chunk_rows = std::max<std::int64_t>(64, (std::int64_t{1} << 20) / V1);  // ~4 MiB of logits: stays in cache
+    auto logits = torch::empty({std::min(N, chunk_rows), V1}, hidden.options());
     for (std::int64_t start = 0; start < N; start += chunk_rows) {
       const auto end = std::min(N, start + chunk_rows);
+      const auto rows = end - start;
       auto h = hidden.slice(0, start, end);
-      auto t = targets.slice(0, start, end).unsqueeze(1);  // [c, 1]
-      auto logits = torch::mm(h, table.t());               // [c, V+1]
-      logits.select(1, 0).fill_(neg_inf);
-      auto target_logit = logits.gather(1, t).squeeze(1);
-      auto row_max = std::get<0>(logits.max(1, /*keepdim=*/true));
-      auto probs = logits.sub_(row_max).exp_();  // in place: logits -> exp(logits - max)
-      auto denom = probs.sum(1, /*keepdim=*/true);
-      probs.div_(denom);
-      // loss = logsumexp - target_logit = max + log(sum) - target_logit
-      loss_sum += (row_max.squeeze(1) + denom.log().squeeze(1) - target_logit).sum().to(torch::kDouble);
-      probs.scatter_add_(1, t, torch::full({end - start, 1}, -1.0f, probs.options()));  // softmax - onehot
-      probs.mul_(inv_n);
-      auto grad_rows = grad_hidden.slice(0, start, end);
-      torch::mm_out(grad_rows, probs, table);
-      grad_table.addmm_(probs.t(), h);
+      auto block = logits.slice(0, 0, rows);
+      torch::mm_out(block, h, table_t);  // [rows, V+1]
+      float* p = block.data_ptr<float>();
+      const std::int64_t* t = targets.data_ptr<std::int64_t>() + start;
+      double* loss = row_loss.data() + start;
+      at::parallel_for(0, rows, 8, [&](std::int64_t b, std::int64_t e) {
+        softmax_minus_one_hot_rows(p + b * V1, e - b, V1, t + b, loss + b);
+      });
+      auto out = grad_hidden_t.slice(1, start, end);
+      torch::mm_out(out, table_t, block.t());  // [d, rows] = W^T (softmax - onehot)^T
+      grad_table_t.addmm_(h.t(), block);        // [d, V+1] += h^T (softmax - onehot)
     }
-    ctx->save_for_backward({grad_hidden, grad_table});
-    return (loss_sum * inv_n).to(hidden.scalar_type());
+    double loss_sum = 0;
+    for (double l : row_loss) loss_sum += l;  // fixed order: deterministic
+    const double inv_n = 1.0 / static_cast<double>(std::max<std::int64_t>(N, 1));
+    ctx->save_for_backward({grad_hidden_t.t().mul(inv_n), grad_table_t.t().mul(inv_n)});
+    return torch::full({}, loss_sum * inv_n, hidden.options());
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grad_output) {

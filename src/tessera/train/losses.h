@@ -13,7 +13,7 @@ namespace tessera::train {
 //   hidden:     [N, d] float   (requires grad)
 //   item_table: [V + 1, d] float (requires grad)
 //   targets:    [N] int64 in 1..V
-// Returns a scalar. chunk_rows = 0 picks a chunk of about 4M logits.
+// Returns a scalar. chunk_rows = 0 picks a chunk of about 1M logits (4 MiB).
 torch::Tensor full_softmax_cross_entropy(const torch::Tensor& hidden, const torch::Tensor& item_table,
                                          const torch::Tensor& targets, std::int64_t chunk_rows = 0);
 

@@ -5,7 +5,10 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 #include <random>
+
+#include <torch/csrc/autograd/profiler_legacy.h>
 
 #include "tessera/core/atomic_file.h"
 #include "tessera/core/error.h"
@@ -36,6 +39,40 @@ void shuffle_portably(std::vector<std::int64_t>& values, std::uint64_t seed) {
     std::size_t j = static_cast<std::size_t>(rng() % i);
     std::swap(values[i - 1], values[j]);
   }
+}
+
+// The users of each training step of one epoch. With bucketing, users are shuffled, cut into
+// windows of 64 batches, sorted by sequence length inside each window and cut into batches, and
+// the batches are shuffled: batches hold similar lengths, so far less padding is computed, while
+// each epoch still sees the users in a fresh random grouping. Deterministic in (seed, epoch).
+std::vector<std::vector<std::int64_t>> epoch_batches(const data::Dataset& dataset, std::vector<std::int64_t> users,
+                                                     std::int64_t batch_size, bool bucketing, std::uint64_t seed) {
+  shuffle_portably(users, seed);
+  if (bucketing) {
+    const std::size_t window = static_cast<std::size_t>(batch_size) * 64;
+    for (std::size_t start = 0; start < users.size(); start += window) {
+      auto first = users.begin() + static_cast<std::ptrdiff_t>(start);
+      auto last = users.begin() + static_cast<std::ptrdiff_t>(std::min(users.size(), start + window));
+      std::stable_sort(first, last, [&](std::int64_t a, std::int64_t b) {
+        return data::training_sequence(dataset, a).size() < data::training_sequence(dataset, b).size();
+      });
+    }
+  }
+  std::vector<std::vector<std::int64_t>> batches;
+  for (std::size_t start = 0; start < users.size(); start += static_cast<std::size_t>(batch_size)) {
+    batches.emplace_back(users.begin() + static_cast<std::ptrdiff_t>(start),
+                         users.begin() + static_cast<std::ptrdiff_t>(std::min(users.size(), start + static_cast<std::size_t>(batch_size))));
+  }
+  if (bucketing) {
+    std::vector<std::int64_t> order(batches.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<std::int64_t>(i);
+    shuffle_portably(order, seed ^ 0xB0C4E7ULL);
+    std::vector<std::vector<std::int64_t>> shuffled;
+    shuffled.reserve(batches.size());
+    for (auto i : order) shuffled.push_back(std::move(batches[static_cast<std::size_t>(i)]));
+    batches = std::move(shuffled);
+  }
+  return batches;
 }
 
 // Learning rate at `step` (0-based) out of `total_steps`.
@@ -197,23 +234,35 @@ TrainResult train_sequence_model(const data::Dataset& dataset, const TrainConfig
 
   TrainResult result;
   const auto call_start = Clock::now();
-  std::int64_t sequences_done = 0, tokens_done = 0, epochs_this_call = 0;
+  std::int64_t sequences_done = 0, tokens_done = 0, epochs_this_call = 0, steps_this_call = 0;
+  constexpr std::int64_t kProfileFirstStep = 10;
+  constexpr int kProfileSteps = 5;
+  std::optional<torch::autograd::profiler::RecordProfile> profiler;
   Progress progress("train", (config.epochs - state.epoch) * static_cast<std::int64_t>(train_users.size()), "seq", 5.0);
 
   while (state.epoch < config.epochs && !state.early_stopped) {
     const std::int64_t epoch = state.epoch + 1;
-    auto order = train_users;
-    shuffle_portably(order, static_cast<std::uint64_t>(config.seed) * 1000003ULL + static_cast<std::uint64_t>(epoch));
+    const auto batches = epoch_batches(dataset, train_users, B, config.length_bucketing,
+                                       static_cast<std::uint64_t>(config.seed) * 1000003ULL + static_cast<std::uint64_t>(epoch));
     model->train();
     double loss_sum = 0;
     std::int64_t loss_count = 0;
     const auto epoch_start = Clock::now();
-    for (std::int64_t first = 0; first < static_cast<std::int64_t>(order.size()); first += B) {
-      const auto count = std::min<std::int64_t>(B, static_cast<std::int64_t>(order.size()) - first);
-      auto batch = make_training_batch(dataset, std::span<const std::int64_t>(order.data() + first, count), config.max_len);
+    double phase_seconds[3] = {0, 0, 0};  // forward (model + loss), backward, optimizer
+    for (const auto& batch_users : batches) {
+      if (!options.profile_path.empty() && steps_this_call == kProfileFirstStep) {
+        profiler.emplace(options.profile_path);
+      } else if (profiler && steps_this_call == kProfileFirstStep + kProfileSteps) {
+        profiler.reset();  // writes the trace
+        std::fprintf(stderr, "[train] wrote profile of %d steps to %s\n", kProfileSteps, options.profile_path.c_str());
+      }
+      ++steps_this_call;
+      const auto count = static_cast<std::int64_t>(batch_users.size());
+      auto batch = make_training_batch(dataset, batch_users, config.max_len);
       const double lr = learning_rate(config, state.step, total_steps);
       for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
 
+      auto phase_start = Clock::now();
       auto hidden = model->encode(batch.inputs);  // [B, L, d]
       auto flat_targets = batch.targets.reshape({-1});
       auto rows = flat_targets.nonzero().squeeze(1);
@@ -226,10 +275,15 @@ TrainResult train_sequence_model(const data::Dataset& dataset, const TrainConfig
       } else {
         loss = full_softmax_cross_entropy(h, model->item_embeddings(), targets);
       }
+      phase_seconds[0] += seconds_since(phase_start);
+      phase_start = Clock::now();
       optimizer.zero_grad();
       loss.backward();
+      phase_seconds[1] += seconds_since(phase_start);
+      phase_start = Clock::now();
       if (config.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), config.grad_clip);
       optimizer.step();
+      phase_seconds[2] += seconds_since(phase_start);
       ++state.step;
 
       const double loss_value = loss.item<double>();
@@ -250,7 +304,10 @@ TrainResult train_sequence_model(const data::Dataset& dataset, const TrainConfig
                                {"loss", loss_sum / std::max<std::int64_t>(1, loss_count)},
                                {"lr", learning_rate(config, state.step - 1, total_steps)},
                                {"epoch_seconds", epoch_seconds},
-                               {"sequences_per_second", static_cast<double>(order.size()) / epoch_seconds}};
+                               {"sequences_per_second", static_cast<double>(train_users.size()) / epoch_seconds},
+                               {"forward_seconds", phase_seconds[0]},
+                               {"backward_seconds", phase_seconds[1]},
+                               {"optimizer_seconds", phase_seconds[2]}};
     std::string summary = fmt::format("[train] epoch {}/{}  loss {:.4f}  {:.0f} seq/s", epoch, config.epochs,
                                       log_line["loss"].get<double>(), log_line["sequences_per_second"].get<double>());
     if (epoch % config.eval_every == 0 || epoch == config.epochs) {

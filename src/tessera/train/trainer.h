@@ -29,6 +29,7 @@ struct TrainOptions {
   bool resume = false;                 // continue from run_dir/last.ckpt
   std::int64_t stop_after_epochs = 0;  // end this call after this many epochs (as if interrupted); 0 = never
   std::string dataset_path;            // recorded in checkpoints, for people
+  std::string profile_path;            // if set: chrome-trace JSON of training steps 10..14 (libtorch profiler)
 };
 
 struct TrainResult {
