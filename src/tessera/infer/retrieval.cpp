@@ -1,5 +1,6 @@
 #include "tessera/infer/retrieval.h"
 
+#include <algorithm>
 #include <limits>
 
 #include "tessera/train/batching.h"
@@ -11,9 +12,25 @@ torch::Tensor score_next_items(models::SequenceModelImpl& model, const std::vect
   torch::NoGradGuard no_grad;
   const bool was_training = model.is_training();
   model.eval();
-  auto batch = train::make_history_batch(histories, max_len);
-  auto hidden = model.encode(batch).select(1, batch.size(1) - 1);  // [B, d]: state after the last item
-  auto scores = torch::mm(hidden, model.item_embeddings().t());     // [B, V+1]
+  auto table_t = model.item_embeddings().t();  // [d, V+1]
+  const auto B = static_cast<std::int64_t>(histories.size());
+  auto scores = torch::empty({B, table_t.size(1)}, table_t.options());
+  // Encode in groups of similar length, so short histories are not padded to the longest one.
+  std::vector<std::int64_t> order(static_cast<std::size_t>(B));
+  for (std::int64_t i = 0; i < B; ++i) order[static_cast<std::size_t>(i)] = i;
+  auto length = [&](std::int64_t i) { return std::min<std::int64_t>(max_len, static_cast<std::int64_t>(histories[i].size())); };
+  std::stable_sort(order.begin(), order.end(), [&](std::int64_t a, std::int64_t b) { return length(a) < length(b); });
+  constexpr std::int64_t kGroup = 64;
+  for (std::int64_t start = 0; start < B; start += kGroup) {
+    const auto end = std::min(B, start + kGroup);
+    std::vector<std::span<const std::int32_t>> group;
+    for (auto i = start; i < end; ++i) group.push_back(histories[order[i]]);
+    auto batch = train::make_history_batch(group, max_len);
+    auto hidden = model.encode(batch).select(1, batch.size(1) - 1);  // [b, d]: state after the last item
+    auto group_scores = torch::mm(hidden, table_t);                  // [b, V+1]
+    auto rows = torch::from_blob(order.data() + start, {end - start}, torch::kLong);
+    scores.index_copy_(0, rows, group_scores);
+  }
   scores.select(1, 0).fill_(-std::numeric_limits<float>::infinity());
   if (was_training) model.train();
   return scores;
