@@ -5,6 +5,7 @@
 #include "tessera/core/runtime.h"
 
 int main(int argc, char** argv) {
+  tessera::configure_thread_environment(argc, argv);
   tessera::init_runtime();
   tessera::Progress::set_quiet(true);
   ::testing::InitGoogleTest(&argc, argv);

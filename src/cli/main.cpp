@@ -7,6 +7,7 @@
 #include "tessera/core/runtime.h"
 
 int main(int argc, char** argv) {
+  tessera::configure_thread_environment(argc, argv);
   tessera::init_runtime();
   CLI::App app{"tessera: generative recommendation engine (data, semantic IDs, models, evaluation, serving)"};
   app.require_subcommand(1);

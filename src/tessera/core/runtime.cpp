@@ -1,11 +1,34 @@
 #include "tessera/core/runtime.h"
 
 #include <malloc.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
 
 #include <ATen/Parallel.h>
 #include <thread>
 
 namespace tessera {
+
+void configure_thread_environment(int argc, char** argv) {
+  (void)argc;
+  if (std::getenv("TESSERA_THREAD_ENV_SET") != nullptr) return;  // already re-executed once
+  bool changed = false;
+  if (std::getenv("OMP_WAIT_POLICY") == nullptr) {
+    setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+    changed = true;
+  }
+  if (std::getenv("OPENBLAS_THREAD_TIMEOUT") == nullptr) {
+    setenv("OPENBLAS_THREAD_TIMEOUT", "4", 1);  // spin 2^4 cycles, then sleep
+    changed = true;
+  }
+  setenv("TESSERA_THREAD_ENV_SET", "1", 1);
+  if (!changed) return;
+  execv("/proc/self/exe", argv);
+  // Only reached if exec failed: carry on with spinning thread pools (slower, still correct).
+  std::perror("tessera: re-exec to configure thread pools failed");
+}
 
 void init_runtime(int threads) {
   mallopt(M_MMAP_MAX, 0);

@@ -8,6 +8,14 @@
 
 namespace tessera {
 
+// Makes the thread pools yield instead of spinning: libtorch's OpenMP workers and OpenBLAS's
+// own pthreads otherwise busy-wait after each parallel region and steal the cores from each
+// other. On the 2-core development machine this took SASRec training on ML-1M from 247 to 448
+// sequences per second (BENCHMARKS.md). Both libraries read their settings when they are loaded,
+// before main(), so if OMP_WAIT_POLICY / OPENBLAS_THREAD_TIMEOUT are not already set this sets
+// them and re-executes the program (once; values the user set are kept). Call first in main().
+void configure_thread_environment(int argc, char** argv);
+
 // threads <= 0 means "all hardware threads". Safe to call more than once.
 void init_runtime(int threads = 0);
 

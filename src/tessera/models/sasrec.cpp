@@ -77,7 +77,7 @@ torch::Tensor causal_padding_bias(const torch::Tensor& items, std::int64_t num_h
   return num_heads == 1 ? bias : bias.repeat_interleave(num_heads, 0);
 }
 
-SasRecImpl::SasRecImpl(const SasRecOptions& opts) : options(opts) {
+SasRecImpl::SasRecImpl(const ModelSpec& opts) : options(opts) {
   item_embedding = register_module(
       "item_embedding", torch::nn::Embedding(torch::nn::EmbeddingOptions(opts.num_items + 1, opts.d_model).padding_idx(0)));
   position_embedding = register_module("position_embedding", torch::nn::Embedding(opts.max_len, opts.d_model));

@@ -10,16 +10,6 @@
 
 namespace tessera::models {
 
-struct SasRecOptions {
-  std::int64_t num_items = 0;  // items are 1..num_items, 0 = padding
-  std::int64_t max_len = 200;
-  std::int64_t d_model = 50;
-  std::int64_t num_blocks = 2;
-  std::int64_t num_heads = 1;
-  std::int64_t ffn_dim = 50;
-  double dropout = 0.2;
-};
-
 // Additive attention bias for left-padded histories: query i may attend key j when j <= i and
 // j is a real item; every position may attend to itself, so padding rows never have an
 // all-blocked softmax. items: [B, L] int64 (0 = padding). Returns [B * num_heads, L, L] float,
@@ -50,13 +40,13 @@ struct SasRecBlockImpl : torch::nn::Module {
 TORCH_MODULE(SasRecBlock);
 
 struct SasRecImpl : SequenceModelImpl {
-  explicit SasRecImpl(const SasRecOptions& options);
+  explicit SasRecImpl(const ModelSpec& spec);
 
   torch::Tensor encode(const torch::Tensor& items) override;
   torch::Tensor item_embeddings() override { return item_embedding->weight; }
   double flops_per_token(std::int64_t sequence_length) const override;
 
-  SasRecOptions options;
+  ModelSpec options;
   torch::nn::Embedding item_embedding{nullptr}, position_embedding{nullptr};
   torch::nn::ModuleList blocks{nullptr};
   torch::nn::LayerNorm final_norm{nullptr};

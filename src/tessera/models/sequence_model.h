@@ -8,9 +8,24 @@
 // recent item sits in the last column, so the hidden state that predicts the next item of every
 // user is hidden[:, L-1].
 
+#include <cstdint>
+#include <string>
+
 #include <torch/torch.h>
 
 namespace tessera::models {
+
+// What every item-ID sequence model is built from (the model-related keys of the config).
+struct ModelSpec {
+  std::string name = "sasrec";  // "sasrec"
+  std::int64_t num_items = 0;   // items are 1..num_items, 0 = padding
+  std::int64_t max_len = 200;   // longest history the model reads
+  std::int64_t d_model = 50;
+  std::int64_t num_blocks = 2;
+  std::int64_t num_heads = 1;
+  std::int64_t ffn_dim = 50;
+  double dropout = 0.2;
+};
 
 struct SequenceModelImpl : torch::nn::Module {
   // items: [B, L] int64, 0 = padding, left-padded. Returns hidden states [B, L, d] float.
