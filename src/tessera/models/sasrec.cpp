@@ -105,7 +105,14 @@ torch::Tensor SasRecImpl::encode(const torch::Tensor& items) {
 
   auto attn_bias = causal_padding_bias(items, options.num_heads);
   for (const auto& block : *blocks) x = block->as<SasRecBlock>()->forward(x, attn_bias);
-  return final_norm(x);
+  auto hidden = final_norm(x);
+  if (options.l2_normalize) hidden = F::normalize(hidden, F::NormalizeFuncOptions().dim(-1)).div(options.temperature);
+  return hidden;
+}
+
+torch::Tensor SasRecImpl::item_embeddings() {
+  if (!options.l2_normalize) return item_embedding->weight;
+  return F::normalize(item_embedding->weight, F::NormalizeFuncOptions().dim(-1));  // padding row stays 0
 }
 
 double SasRecImpl::flops_per_token(std::int64_t L) const {

@@ -43,7 +43,7 @@ struct SasRecImpl : SequenceModelImpl {
   explicit SasRecImpl(const ModelSpec& spec);
 
   torch::Tensor encode(const torch::Tensor& items) override;
-  torch::Tensor item_embeddings() override { return item_embedding->weight; }
+  torch::Tensor item_embeddings() override;
   double flops_per_token(std::int64_t sequence_length) const override;
 
   ModelSpec options;

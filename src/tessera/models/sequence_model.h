@@ -25,6 +25,11 @@ struct ModelSpec {
   std::int64_t num_heads = 1;
   std::int64_t ffn_dim = 50;
   double dropout = 0.2;
+  // Score = cos(hidden, item) / temperature instead of the raw dot product (as in HSTU's public
+  // setup): encode() returns unit-length states divided by the temperature and
+  // item_embeddings() unit-length rows, so every consumer still takes plain dot products.
+  bool l2_normalize = false;
+  double temperature = 1.0;
 };
 
 struct SequenceModelImpl : torch::nn::Module {

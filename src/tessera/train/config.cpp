@@ -21,6 +21,8 @@ void visit_fields(Config& c, Visitor&& v) {
   v("num_heads", c.num_heads);
   v("ffn_dim", c.ffn_dim);
   v("dropout", c.dropout);
+  v("l2_normalize", c.l2_normalize);
+  v("temperature", c.temperature);
   v("loss", c.loss);
   v("num_negatives", c.num_negatives);
   v("negative_sampler", c.negative_sampler);
@@ -75,6 +77,7 @@ void TrainConfig::validate() const {
   require(num_heads >= 1 && d_model % num_heads == 0, "num_heads", "must be >= 1 and divide d_model");
   require(ffn_dim >= 0, "ffn_dim", "must be >= 0");
   require(dropout >= 0 && dropout < 1, "dropout", "must be in [0, 1)");
+  require(temperature > 0, "temperature", "must be > 0");
   require(loss == "full" || loss == "sampled", "loss", "must be 'full' or 'sampled'");
   require(num_negatives >= 1, "num_negatives", "must be >= 1");
   require(negative_sampler == "uniform" || negative_sampler == "popularity", "negative_sampler",

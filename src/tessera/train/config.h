@@ -23,6 +23,8 @@ struct TrainConfig {
   std::int64_t num_heads = 1;    // attention heads (d_model must be divisible)
   std::int64_t ffn_dim = 0;      // feed-forward width; 0 = d_model (as in SASRec)
   double dropout = 0.2;
+  bool l2_normalize = false;     // score by cosine similarity / temperature
+  double temperature = 1.0;      // used with l2_normalize (HSTU's public setup: 0.05)
 
   // Loss.
   std::string loss = "full";          // "full": softmax over all items; "sampled": sampled softmax

@@ -171,6 +171,8 @@ models::ModelSpec model_spec(const TrainConfig& c, std::int64_t num_items) {
   spec.num_heads = c.num_heads;
   spec.ffn_dim = c.ffn_width();
   spec.dropout = c.dropout;
+  spec.l2_normalize = c.l2_normalize;
+  spec.temperature = c.temperature;
   return spec;
 }
 
