@@ -13,4 +13,4 @@ $T synth --out "$W/synthetic"
 $T prepare --input "$W/synthetic/synthetic.txt" --metadata "$W/synthetic/synthetic_items.tsv" --out "$W/synthetic.tsd"
 $T train --data "$W/synthetic.tsd" --config configs/sasrec-synthetic.json --out "$W/run"
 $T eval --data "$W/synthetic.tsd" --checkpoint "$W/run/best.ckpt" --json "$W/eval.json"
-$T recommend --data "$W/synthetic.tsd" --checkpoint "$W/run/best.ckpt" --user 1 --k 10
+$T recommend --data "$W/synthetic.tsd" --checkpoint "$W/run/best.ckpt" --user 1 --k 10 --exclude-history
