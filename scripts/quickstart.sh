@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job on the built-in synthetic data: install, build, then
-# synth -> prepare -> train -> eval -> recommend for an example user. About 2-3 minutes after
+# synth -> prepare -> train -> eval -> recommend for an example user. About 30 seconds after
 # the build on a 2-core machine. Outputs go to ./work/quickstart.
 set -euo pipefail
 cd "$(dirname "$0")/.."
