@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "tessera/core/error.h"
 #include "tessera/data/dataset.h"
 #include "tessera/train/trainer.h"
 
@@ -30,7 +31,11 @@ void add_train_command(CLI::App& app) {
     auto dataset = data::load_dataset(args->data);
     train::TrainConfig config;
     if (args->resume && args->config.empty()) {
-      config = train::load_config((std::filesystem::path(args->out) / "config.json").string());
+      const auto saved = (std::filesystem::path(args->out) / "config.json").string();
+      if (!std::filesystem::exists(saved)) {
+        throw Error(fmt::format("--resume: {} holds no run to resume ({} is missing)", args->out, saved));
+      }
+      config = train::load_config(saved);
     } else if (!args->config.empty()) {
       config = train::load_config(args->config);
     }
