@@ -8,6 +8,7 @@ PACKAGES=(
   libtorch-dev            # tensors and autograd (libtorch 1.13, CPU)
   libopenblas0-pthread    # without it libtorch's matmul runs ~20x slower
   libcli11-dev nlohmann-json3-dev libfmt-dev zlib1g-dev
+  libfaiss-dev            # k-means for semantic-ID tokenizers (static; needs OpenMP)
   libgtest-dev
 )
 missing=()

@@ -11,6 +11,8 @@ void add_prepare_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_recommend_command(CLI::App& app);
+void add_embed_command(CLI::App& app);
+void add_tokenize_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 
 }  // namespace tessera::cli

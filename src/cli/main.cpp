@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
   tessera::cli::add_train_command(app);
   tessera::cli::add_eval_command(app);
   tessera::cli::add_recommend_command(app);
+  tessera::cli::add_embed_command(app);
+  tessera::cli::add_tokenize_command(app);
   tessera::cli::add_bench_command(app);
   try {
     app.parse(argc, argv);
