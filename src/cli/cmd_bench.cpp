@@ -21,14 +21,17 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--results-dir", args->options.results_dir, "Where <name>.json goes")->capture_default_str();
   cmd->add_option("--work-dir", args->options.work_dir, "Prepared data and training runs")->capture_default_str();
   cmd->add_option("--set", args->options.overrides, "Override a config key of the benchmark (recorded in the result)");
+  cmd->add_option("--seeds", args->options.seeds, "Training runs with consecutive seeds (default: the benchmark's own, 3 for tiger-beauty)")
+      ->check(CLI::Range(1, 20));
   cmd->callback([args, cmd] {
     if (args->list || args->name.empty()) {
-      for (const auto& s : bench::benchmark_specs()) fmt::print("{:<18} {}\n", s.name, s.description);
+      for (const auto& s : bench::benchmark_specs()) fmt::print("{:<22} {}\n", s.name, s.description);
       return;
     }
     std::string command = "tessera bench " + args->name;
     if (args->options.data_dir != "../shared/data") command += " --data-dir " + args->options.data_dir;
     for (const auto& o : args->options.overrides) command += " --set " + o;
+    if (args->options.seeds > 0) command += " --seeds " + std::to_string(args->options.seeds);
     args->options.command_line = command;
     auto result = bench::run_benchmark(args->name, args->options);
     fmt::print("{}: {} on {} ({}), test split, history {}:\n", args->name, result["model"].get<std::string>(),
@@ -39,8 +42,20 @@ void add_bench_command(CLI::App& app) {
       fmt::print("  target {:<10} >= {:.4f}: {:.4f} {}\n", k, v["target"].get<double>(), v["value"].get<double>(),
                  v["met"].get<bool>() ? "MET" : "NOT MET");
     }
-    fmt::print("  train {:.0f} s, {:.1f} seq/s, peak RSS {:.0f} MiB\n", result["train_seconds"].get<double>(),
+    fmt::print("  train {:.0f} s, {:.1f} examples/s, peak RSS {:.0f} MiB\n", result["train_seconds"].get<double>(),
                result["train_sequences_per_second"].get<double>(), result["peak_rss_mb"].get<double>());
+    if (result.contains("collision_rate")) {
+      fmt::print("  semantic IDs: collision rate {:.4f} before disambiguation, level-1 utilisation {:.3f}; decoding {:.0f} users/s, "
+                 "invalid items {:.4f}\n",
+                 result["collision_rate"].get<double>(), result["codebook_utilization"].get<double>(),
+                 result["decode_users_per_second"].get<double>(), result["invalid_item_rate"].get<double>());
+    }
+    if (result.contains("variants")) {
+      for (const auto& v : result["variants"]) {
+        fmt::print("  variant {:<10} recall@10 {:.4f}  ndcg@10 {:.4f}\n", v["label"].get<std::string>(),
+                   v["metrics"].value("recall@10", 0.0), v["metrics"].value("ndcg@10", 0.0));
+      }
+    }
     (void)cmd;
   });
 }

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "cli/commands.h"
 #include "tessera/core/atomic_file.h"
@@ -9,8 +10,7 @@
 #include "tessera/eval/evaluator.h"
 #include "tessera/eval/popularity.h"
 #include "tessera/eval/report.h"
-#include "tessera/infer/retrieval.h"
-#include "tessera/train/trainer.h"
+#include "tessera/infer/model_loader.h"
 
 namespace tessera::cli {
 
@@ -22,7 +22,7 @@ void add_eval_command(CLI::App& app) {
     std::vector<int> cutoffs = eval::default_cutoffs();
   };
   auto args = std::make_shared<Args>();
-  auto* cmd = app.add_subcommand("eval", "Evaluate a checkpoint with full ranking (HR/Recall, NDCG, MRR, 95% bootstrap CIs)");
+  auto* cmd = app.add_subcommand("eval", "Evaluate a checkpoint (SASRec: full ranking; TIGER: beam search) with HR/Recall, NDCG, MRR and 95% bootstrap CIs");
   cmd->add_option("--data", args->data, "Prepared dataset (.tsd) the model was trained on")->required();
   cmd->add_option("--checkpoint", args->checkpoint, "Checkpoint (e.g. runs/x/best.ckpt); omit to evaluate popularity only");
   cmd->add_option("--split", args->split, "validation, test or both")->check(CLI::IsMember({"validation", "test", "both"}));
@@ -33,12 +33,10 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--json", args->json_out, "Write all results as JSON to this file");
   cmd->callback([args] {
     auto dataset = data::load_dataset(args->data);
-    std::vector<std::unique_ptr<eval::Scorer>> scorers;
-    if (!args->checkpoint.empty()) {
-      auto trained = train::load_trained_model(args->checkpoint, &dataset);
-      scorers.push_back(std::make_unique<infer::SequenceModelScorer>(trained.model, trained.config.model, trained.config.max_len));
-    }
-    if (!args->no_popularity || scorers.empty()) scorers.push_back(std::make_unique<eval::PopularityScorer>(dataset));
+    std::optional<infer::LoadedModel> model;
+    if (!args->checkpoint.empty()) model = infer::LoadedModel::load(args->checkpoint, &dataset);
+    std::optional<eval::PopularityScorer> popularity;
+    if (!args->no_popularity || !model) popularity.emplace(dataset);
     std::vector<data::Split> splits;
     if (args->split != "test") splits.push_back(data::Split::kValidation);
     if (args->split != "validation") splits.push_back(data::Split::kTest);
@@ -51,7 +49,8 @@ void add_eval_command(CLI::App& app) {
       options.exclude_history = args->exclude_history;
       options.bootstrap_samples = args->bootstrap;
       std::vector<eval::EvalResult> results;
-      for (auto& scorer : scorers) results.push_back(eval::evaluate(*scorer, dataset, options));
+      if (model) results.push_back(model->evaluate(dataset, options));
+      if (popularity) results.push_back(eval::evaluate(*popularity, dataset, options));
       fmt::print("{}\n", eval::format_table(results));
       for (const auto& r : results) out["results"].push_back(eval::to_json(r));
     }

@@ -7,8 +7,7 @@
 #include "cli/commands.h"
 #include "tessera/core/error.h"
 #include "tessera/data/dataset.h"
-#include "tessera/infer/retrieval.h"
-#include "tessera/train/trainer.h"
+#include "tessera/infer/model_loader.h"
 
 namespace tessera::cli {
 
@@ -77,14 +76,16 @@ void add_recommend_command(CLI::App& app) {
   cmd->add_flag("--json", args->json, "Print JSON instead of a table");
   cmd->callback([args] {
     auto dataset = data::load_dataset(args->data);
-    auto trained = train::load_trained_model(args->checkpoint, &dataset);
+    auto model = infer::LoadedModel::load(args->checkpoint, &dataset);
     std::vector<std::int32_t> history;
+    std::vector<std::int64_t> users;
     if (!args->user.empty()) {
       std::int64_t found = -1;
       for (std::int64_t u = 0; u < dataset.num_users(); ++u) {
         if (dataset.user_ids[u] == args->user) found = u;
       }
       if (found < 0) throw Error(fmt::format("--user: unknown user ID '{}' in dataset '{}'", args->user, dataset.name));
+      users.push_back(found);
       auto seq = dataset.sequence(found);
       history.assign(seq.begin(), seq.end());
     } else {
@@ -102,13 +103,20 @@ void add_recommend_command(CLI::App& app) {
       history = resolve_history(dataset, tokens, args->original_ids);
     }
     std::vector<std::span<const std::int32_t>> batch{std::span<const std::int32_t>(history)};
-    auto scores = infer::score_next_items(*trained.model, batch, trained.config.max_len);
-    auto top = infer::top_k_items(scores, args->k, args->exclude_history ? &batch : nullptr)[0];
+    auto top = model.recommend(users, batch, args->k, args->exclude_history)[0];
+    auto semantic_id = [&](std::int32_t item) {
+      std::string text;
+      if (model.tiger()) {
+        for (auto c : model.tiger()->semantic_ids().code(item)) text += (text.empty() ? "" : "-") + std::to_string(c);
+      }
+      return text;
+    };
     if (args->json) {
-      nlohmann::json out = {{"model", trained.config.model}, {"history_length", history.size()}, {"items", nlohmann::json::array()}};
+      nlohmann::json out = {{"model", model.name()}, {"history_length", history.size()}, {"items", nlohmann::json::array()}};
       for (const auto& s : top) {
         out["items"].push_back({{"item", s.item}, {"original_id", dataset.item_ids[s.item]}, {"score", s.score},
                                 {"title", dataset.has_metadata() ? dataset.item_metadata[s.item].title : ""}});
+        if (model.tiger()) out["items"].back()["semantic_id"] = semantic_id(s.item);
       }
       fmt::print("{}\n", out.dump(2));
       return;
@@ -117,11 +125,11 @@ void add_recommend_command(CLI::App& app) {
     for (std::size_t i = history.size() > 5 ? history.size() - 5 : 0; i < history.size(); ++i) {
       fmt::print("\n  {:>6}  {}", dataset.item_ids[history[i]], describe(dataset, history[i]));
     }
-    fmt::print("\n\ntop {} ({}{}):\n{:>4}  {:>8}  {:>12}  {:>8}  {}\n", top.size(), trained.config.model,
+    fmt::print("\n\ntop {} ({}{}):\n{:>4}  {:>8}  {:>12}  {:>8}  {}\n", top.size(), model.name(),
                args->exclude_history ? ", history excluded" : "", "rank", "item", "original_id", "score", "description");
     for (std::size_t r = 0; r < top.size(); ++r) {
-      fmt::print("{:>4}  {:>8}  {:>12}  {:>8.3f}  {}\n", r + 1, top[r].item, dataset.item_ids[top[r].item], top[r].score,
-                 describe(dataset, top[r].item));
+      fmt::print("{:>4}  {:>8}  {:>12}  {:>8.3f}  {}{}\n", r + 1, top[r].item, dataset.item_ids[top[r].item], top[r].score,
+                 model.tiger() ? "<" + semantic_id(top[r].item) + ">  " : "", describe(dataset, top[r].item));
     }
   });
 }

@@ -69,21 +69,21 @@ TEST(Trainer, ResumeGivesTheSameResultAsAnUninterruptedRun) {
   auto config = small_config();
   TrainOptions straight;
   straight.run_dir = temp_dir("straight");
-  auto full = train_sequence_model(d, config, straight);
+  auto full = train_model(d, config, straight);
   EXPECT_EQ(full.epochs_completed, 4);
 
   TrainOptions first;
   first.run_dir = temp_dir("resumed");
   first.stop_after_epochs = 2;
-  auto half = train_sequence_model(d, config, first);
+  auto half = train_model(d, config, first);
   EXPECT_EQ(half.epochs_completed, 2);
   TrainOptions second = first;
   second.stop_after_epochs = 0;
   second.resume = true;
-  auto rest = train_sequence_model(d, config, second);
+  auto rest = train_model(d, config, second);
   EXPECT_EQ(rest.epochs_completed, 4);
   EXPECT_DOUBLE_EQ(rest.final_train_loss, full.final_train_loss);
-  EXPECT_DOUBLE_EQ(rest.best_valid_ndcg10, full.best_valid_ndcg10);
+  EXPECT_DOUBLE_EQ(rest.best_valid_metric, full.best_valid_metric);
 
   auto a = parameters_of(straight.run_dir + "/last.ckpt", d);
   auto b = parameters_of(first.run_dir + "/last.ckpt", d);
@@ -107,14 +107,14 @@ TEST(Trainer, LossFallsAndTheModelLearns) {
   config.lr = 0.01;
   TrainOptions options;
   options.run_dir = temp_dir("learns");
-  auto r = train_sequence_model(d, config, options);
+  auto r = train_model(d, config, options);
   std::ifstream log(options.run_dir + "/train_log.jsonl");
   std::string first_line;
   std::getline(log, first_line);
   auto first = nlohmann::json::parse(first_line);
   EXPECT_LT(r.final_train_loss, first["loss"].get<double>());
   EXPECT_LT(r.final_train_loss, std::log(80.0));  // better than a uniform guess
-  EXPECT_GT(r.sequences_per_second, 0);
+  EXPECT_GT(r.examples_per_second, 0);
   fs::remove_all(options.run_dir);
 }
 
@@ -124,7 +124,7 @@ TEST(Checkpoint, RoundTripsAndRejectsDamageAndMismatch) {
   config.epochs = 1;
   TrainOptions options;
   options.run_dir = temp_dir("ckpt");
-  train_sequence_model(d, config, options);
+  train_model(d, config, options);
   const std::string best = options.run_dir + "/best.ckpt";
   auto params = parameters_of(best, d);
   EXPECT_FALSE(params.empty());
@@ -173,10 +173,10 @@ TEST(Trainer, ResumeWithAnotherConfigIsRefused) {
   config.epochs = 1;
   TrainOptions options;
   options.run_dir = temp_dir("cfg");
-  train_sequence_model(d, config, options);
+  train_model(d, config, options);
   config.d_model = 32;
   options.resume = true;
-  EXPECT_THROW(train_sequence_model(d, config, options), Error);
+  EXPECT_THROW(train_model(d, config, options), Error);
   fs::remove_all(options.run_dir);
 }
 

@@ -2,6 +2,8 @@
 
 #include <sys/resource.h>
 
+#include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 
@@ -16,23 +18,66 @@
 #include "tessera/eval/evaluator.h"
 #include "tessera/eval/popularity.h"
 #include "tessera/eval/report.h"
-#include "tessera/infer/retrieval.h"
+#include "tessera/bench/semantic_recipe.h"
+#include "tessera/infer/model_loader.h"
 #include "tessera/train/trainer.h"
 
 namespace tessera::bench {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// TIGER's tokenizer defaults in benchmarks: 3 levels of 256 codes by balanced residual k-means.
+SemanticIdRecipe recipe(std::string label, std::string embedding, std::string method = "rq-kmeans",
+                        std::vector<std::string> overrides = {}) {
+  SemanticIdRecipe r;
+  r.label = std::move(label);
+  r.embedding = std::move(embedding);
+  r.tokenizer.method = std::move(method);
+  r.tokenizer.num_codebooks = 3;
+  r.tokenizer.codebook_size = 256;
+  r.tokenizer.balanced = true;
+  r.overrides = std::move(overrides);
+  return r;
+}
+
+BenchmarkSpec tiger_spec(std::string name, std::string description, std::string input, std::string metadata, std::string config,
+                         nlohmann::json targets, std::vector<SemanticIdRecipe> recipes, int seeds, std::string extra_text = "") {
+  BenchmarkSpec spec{std::move(name), std::move(description), std::move(input), std::move(metadata), std::move(config), false,
+                     false, std::move(targets)};
+  for (auto& r : recipes) r.extra_text = extra_text;
+  spec.semantic_ids = std::move(recipes);
+  spec.seeds = seeds;
+  return spec;
+}
+
+}  // namespace
+
 const std::vector<BenchmarkSpec>& benchmark_specs() {
   static const std::vector<BenchmarkSpec> specs = {
       {"sasrec-synthetic", "SASRec on the built-in synthetic dataset (quick smoke benchmark)", "", "", "sasrec-synthetic.json",
-       true, false, nlohmann::json::object()},
+       true, false, nlohmann::json::object(), {}, 1},
       {"sasrec-ml1m", "SASRec on MovieLens-1M, HSTU protocol: all 3,706 items, max length 200, full ranking, history masked",
        "ml-1m/ml-1m_sequences.txt.gz", "ml-1m/movies.dat", "sasrec-ml1m.json", false, true,
-       {{"ndcg@10", 0.170}, {"hr@10", 0.300}}},
+       {{"ndcg@10", 0.170}, {"hr@10", 0.300}}, {}, 1},
       {"sasrec-beauty", "SASRec on Amazon Beauty (5-core, S3-Rec/TIGER split): max length 50, full ranking",
        "Beauty/Beauty.txt", "Beauty/Beauty_item_info.tsv", "sasrec-beauty.json", false, true,
-       {{"recall@10", 0.065}, {"ndcg@10", 0.035}}},
+       {{"recall@10", 0.065}, {"ndcg@10", 0.035}}, {}, 1},
+      tiger_spec("tiger-beauty",
+                 "TIGER on Amazon Beauty: fused content + item2vec vectors, balanced RQ-KMeans 3x256 IDs, beam 20, mean of 3 seeds",
+                 "Beauty/Beauty.txt", "Beauty/Beauty_item_info.tsv", "tiger-beauty.json",
+                 {{"recall@5", 0.0454}, {"ndcg@5", 0.0321}, {"recall@10", 0.0648}, {"ndcg@10", 0.0384}},
+                 {recipe("fused", "fused")}, 3, "Beauty/item_generative_indexing_phase_0.txt"),
+      tiger_spec("tiger-ml1m", "TIGER on MovieLens-1M: fused content + item2vec vectors, balanced RQ-KMeans 3x256 IDs, beam 20",
+                 "ml-1m/ml-1m_sequences.txt.gz", "ml-1m/movies.dat", "tiger-ml1m.json", nlohmann::json::object(),
+                 {recipe("fused", "fused")}, 1),
+      tiger_spec("tiger-beauty-ablation",
+                 "TIGER on Beauty, shortened training (20 epochs): random IDs vs semantic IDs from content, item2vec and fused vectors",
+                 "Beauty/Beauty.txt", "Beauty/Beauty_item_info.tsv", "tiger-beauty.json", nlohmann::json::object(),
+                 {recipe("random", "content", "random", {"epochs=20"}), recipe("content", "content", "rq-kmeans", {"epochs=20"}),
+                  recipe("item2vec", "item2vec", "rq-kmeans", {"epochs=20"}), recipe("fused", "fused", "rq-kmeans", {"epochs=20"})},
+                 1, "Beauty/item_generative_indexing_phase_0.txt"),
   };
   return specs;
 }
@@ -90,42 +135,157 @@ data::Dataset prepare_for(const BenchmarkSpec& spec, const BenchOptions& options
 
 }  // namespace
 
+namespace {
+
+// One training run and its test evaluation (both history settings) next to popularity.
+struct RunOutcome {
+  train::TrainResult train;
+  nlohmann::json evaluations = nlohmann::json::object();
+  nlohmann::json headline, headline_ci, popularity_headline;
+  double decode_users_per_second = 0;  // TIGER: test users decoded per second (beam search)
+  double invalid_item_rate = 0;        // TIGER: generated items that are not valid items
+};
+
+RunOutcome train_and_evaluate(const BenchmarkSpec& spec, const data::Dataset& dataset, const train::TrainConfig& config,
+                              const std::string& run_dir, const std::string& dataset_path) {
+  RunOutcome outcome;
+  train::TrainOptions train_options;
+  train_options.run_dir = run_dir;
+  train_options.dataset_path = dataset_path;
+  outcome.train = train::train_model(dataset, config, train_options);
+
+  auto model = infer::LoadedModel::load(outcome.train.best_checkpoint, &dataset);
+  eval::PopularityScorer popularity(dataset);
+  for (bool exclude : {false, true}) {
+    eval::EvalOptions eval_options;
+    eval_options.split = data::Split::kTest;
+    eval_options.exclude_history = exclude;
+    auto model_result = model.evaluate(dataset, eval_options);
+    auto pop_result = eval::evaluate(popularity, dataset, eval_options);
+    std::vector<eval::EvalResult> both = {model_result, pop_result};
+    std::fprintf(stderr, "%s\n", eval::format_table(both).c_str());
+    const std::string key = exclude ? "history_excluded" : "history_included";
+    outcome.evaluations[key] = {{"model", eval::to_json(model_result)}, {"popularity", eval::to_json(pop_result)}};
+    if (exclude == spec.headline_exclude_history) {
+      outcome.headline = eval::flat_metrics(model_result);
+      outcome.popularity_headline = eval::flat_metrics(pop_result);
+      if (model.tiger()) outcome.decode_users_per_second = static_cast<double>(model_result.num_users) / model_result.seconds;
+    }
+  }
+  if (auto* tiger = model.tiger()) {
+    outcome.invalid_item_rate = tiger->items_generated() > 0
+                                    ? static_cast<double>(tiger->invalid_generated()) / static_cast<double>(tiger->items_generated())
+                                    : 0.0;
+  }
+  return outcome;
+}
+
+nlohmann::json mean_metrics(const std::vector<RunOutcome>& runs, nlohmann::json* spread) {
+  nlohmann::json mean = nlohmann::json::object();
+  for (const auto& [k, v] : runs[0].headline.items()) {
+    double sum = 0, sq = 0;
+    for (const auto& r : runs) sum += r.headline.value(k, 0.0);
+    const double m = sum / static_cast<double>(runs.size());
+    for (const auto& r : runs) sq += (r.headline.value(k, 0.0) - m) * (r.headline.value(k, 0.0) - m);
+    mean[k] = m;
+    if (spread) (*spread)[k] = runs.size() > 1 ? std::sqrt(sq / static_cast<double>(runs.size() - 1)) : 0.0;
+  }
+  return mean;
+}
+
+nlohmann::json tokenizer_fields(const tokenize::SemanticIds& ids) {
+  const auto& r = ids.report;
+  return {{"method", ids.method},
+          {"collision_rate", r.at("collisions").at("rate_before")},
+          {"collision_rate_after", r.at("collisions").at("rate_after")},
+          {"codebook_utilization", r.at("levels").at(0).at("utilisation")},
+          {"codebook_utilization_by_level", [&] {
+             nlohmann::json u = nlohmann::json::array();
+             for (const auto& level : r.at("levels")) u.push_back(level.at("utilisation"));
+             return u;
+           }()},
+          {"level_sizes", ids.level_sizes},
+          {"report", r}};
+}
+
+}  // namespace
+
 nlohmann::json run_benchmark(const std::string& name, const BenchOptions& options) {
   const auto& spec = find_spec(name);
   std::fprintf(stderr, "[bench] %s: %s\n", spec.name.c_str(), spec.description.c_str());
   auto dataset = prepare_for(spec, options);
   const auto stats = data::compute_stats(dataset);
   std::fprintf(stderr, "%s\n", data::format_stats(stats).c_str());
-
+  const std::string dataset_path = spec.synthetic ? "synthetic" : resolve(options.data_dir, spec.input);
   const std::string configs_dir = options.configs_dir.empty() ? (fs::path(TESSERA_SOURCE_DIR) / "configs").string() : options.configs_dir;
-  auto config = train::load_config(resolve(configs_dir, spec.config));
-  train::apply_overrides(config, options.overrides);
-  train::TrainOptions train_options;
-  train_options.run_dir = (fs::path(options.work_dir) / spec.name).string();
-  train_options.dataset_path = spec.synthetic ? "synthetic" : resolve(options.data_dir, spec.input);
-  auto trained_run = train::train_sequence_model(dataset, config, train_options);
+  const std::string bench_dir = (fs::path(options.work_dir) / spec.name).string();
+  const int seeds = options.seeds > 0 ? options.seeds : spec.seeds;
 
-  auto trained = train::load_trained_model(trained_run.best_checkpoint, &dataset);
-  infer::SequenceModelScorer model_scorer(trained.model, config.model, config.max_len);
-  eval::PopularityScorer popularity(dataset);
-  nlohmann::json evaluations = nlohmann::json::object();
-  nlohmann::json headline, headline_ci, popularity_headline;
-  for (bool exclude : {false, true}) {
-    eval::EvalOptions eval_options;
-    eval_options.split = data::Split::kTest;
-    eval_options.exclude_history = exclude;
-    auto model_result = eval::evaluate(model_scorer, dataset, eval_options);
-    auto pop_result = eval::evaluate(popularity, dataset, eval_options);
-    std::vector<eval::EvalResult> both = {model_result, pop_result};
-    std::fprintf(stderr, "%s\n", eval::format_table(both).c_str());
-    const std::string key = exclude ? "history_excluded" : "history_included";
-    evaluations[key] = {{"model", eval::to_json(model_result)}, {"popularity", eval::to_json(pop_result)}};
-    if (exclude == spec.headline_exclude_history) {
-      headline = eval::flat_metrics(model_result);
-      popularity_headline = eval::flat_metrics(pop_result);
+  // Item-ID models have one variant without semantic IDs; TIGER one per recipe.
+  std::vector<const SemanticIdRecipe*> recipes;
+  for (const auto& r : spec.semantic_ids) recipes.push_back(&r);
+  if (recipes.empty()) recipes.push_back(nullptr);
+
+  const auto start = std::chrono::steady_clock::now();
+  nlohmann::json variants = nlohmann::json::array();
+  train::TrainConfig first_config;
+  std::vector<RunOutcome> first_runs;
+  for (const auto* recipe : recipes) {
+    auto config = train::load_config(resolve(configs_dir, spec.config));
+    nlohmann::json variant = {{"label", recipe ? recipe->label : spec.name}};
+    if (recipe) {
+      train::apply_overrides(config, recipe->overrides);
+      auto ids = build_semantic_ids(dataset, *recipe, options.data_dir);
+      fs::create_directories(bench_dir);
+      const auto ids_path = (fs::path(bench_dir) / (recipe->label + ".sids")).string();
+      tokenize::save_semantic_ids(ids, ids_path);
+      config.semantic_ids = ids_path;
+      variant["embedding"] = recipe->tokenizer.method == "random" ? "none" : recipe->embedding;
+      variant["tokenizer"] = tokenizer_fields(ids);
+      variant["config_overrides"] = recipe->overrides;
+    }
+    train::apply_overrides(config, options.overrides);
+    std::vector<RunOutcome> runs;
+    nlohmann::json per_seed = nlohmann::json::array();
+    const auto base_seed = config.seed;
+    for (int s = 0; s < seeds; ++s) {
+      config.seed = base_seed + s;
+      const auto run_dir = (fs::path(bench_dir) / fmt::format("{}seed{}", recipe ? recipe->label + "-" : "", config.seed)).string();
+      std::fprintf(stderr, "[bench] %s: training %s (seed %lld) in %s\n", spec.name.c_str(), variant["label"].get<std::string>().c_str(),
+                   static_cast<long long>(config.seed), run_dir.c_str());
+      runs.push_back(train_and_evaluate(spec, dataset, config, run_dir, dataset_path));
+      const auto& r = runs.back();
+      per_seed.push_back({{"seed", config.seed},
+                          {"metrics", r.headline},
+                          {"train_seconds", r.train.train_seconds},
+                          {"epochs", r.train.epochs_completed},
+                          {"best_epoch", r.train.best_epoch},
+                          {"best_valid_" + r.train.valid_metric, r.train.best_valid_metric}});
+    }
+    nlohmann::json spread = nlohmann::json::object();
+    variant["metrics"] = mean_metrics(runs, &spread);
+    variant["metrics_std"] = spread;
+    variant["per_seed"] = per_seed;
+    if (config.model == "tiger") {
+      double decode = 0, invalid = 0;
+      for (const auto& r : runs) {
+        decode += r.decode_users_per_second / static_cast<double>(runs.size());
+        invalid = std::max(invalid, r.invalid_item_rate);
+      }
+      variant["decode_users_per_second"] = decode;
+      variant["invalid_item_rate"] = invalid;
+    }
+    variants.push_back(variant);
+    if (first_runs.empty()) {
+      first_runs = std::move(runs);
+      first_config = config;
+      first_config.seed = base_seed;
     }
   }
 
+  // The headline is the first variant (the only one outside ablations), mean over seeds.
+  const auto& main = variants[0];
+  const auto& headline = main["metrics"];
   nlohmann::json target_checks = nlohmann::json::object();
   bool all_met = true;
   for (const auto& [metric, minimum] : spec.targets.items()) {
@@ -134,35 +294,56 @@ nlohmann::json run_benchmark(const std::string& name, const BenchOptions& option
     all_met = all_met && met;
     target_checks[metric] = {{"target", minimum}, {"value", value}, {"met", met}};
   }
+  double train_seconds = 0, examples_per_second = 0, tokens_per_second = 0;
+  for (const auto& r : first_runs) {
+    train_seconds += r.train.train_seconds / static_cast<double>(first_runs.size());
+    examples_per_second += r.train.examples_per_second / static_cast<double>(first_runs.size());
+    tokens_per_second += r.train.tokens_per_second / static_cast<double>(first_runs.size());
+  }
+  const auto& first = first_runs[0];
 
   nlohmann::json result = {
       {"benchmark", spec.name},
       {"description", spec.description},
       {"dataset", dataset.name},
       {"dataset_stats", data::to_json(stats)},
-      {"model", config.model},
+      {"model", first_config.model},
       {"split", "test"},
-      {"protocol", "leave-last-out, full ranking over all items"},
+      {"protocol", first_config.model == "tiger" ? "leave-last-out, constrained beam search over all items"
+                                                 : "leave-last-out, full ranking over all items"},
       {"history_excluded", spec.headline_exclude_history},
       {"metrics", headline},
-      {"popularity_metrics", popularity_headline},
-      {"evaluations", evaluations},
+      {"metrics_std_over_seeds", main["metrics_std"]},
+      {"seeds", seeds},
+      {"per_seed", main["per_seed"]},
+      {"popularity_metrics", first.popularity_headline},
+      {"evaluations", first.evaluations},
       {"targets", target_checks},
       {"targets_met", all_met},
-      {"train_seconds", trained_run.train_seconds},
-      {"train_total_seconds", trained_run.total_seconds},
-      {"train_sequences_per_second", trained_run.sequences_per_second},
-      {"train_tokens_per_second", trained_run.tokens_per_second},
-      {"epochs", trained_run.epochs_completed},
-      {"best_epoch", trained_run.best_epoch},
-      {"best_valid_ndcg@10", trained_run.best_valid_ndcg10},
-      {"early_stopped", trained_run.early_stopped},
-      {"config", train::to_json(config)},
+      {"train_seconds", train_seconds},
+      {"train_total_seconds", first.train.total_seconds},
+      {"train_sequences_per_second", examples_per_second},
+      {"train_tokens_per_second", tokens_per_second},
+      {"epochs", first.train.epochs_completed},
+      {"best_epoch", first.train.best_epoch},
+      {"best_valid_" + first.train.valid_metric, first.train.best_valid_metric},
+      {"early_stopped", first.train.early_stopped},
+      {"config", train::to_json(first_config)},
+      {"bench_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()},
       {"peak_rss_mb", peak_rss_mb()},
       {"command", options.command_line},
       {"git_commit", git_commit()},
       {"threads", runtime_threads()},
   };
+  if (main.contains("tokenizer")) {
+    result["collision_rate"] = main["tokenizer"]["collision_rate"];
+    result["codebook_utilization"] = main["tokenizer"]["codebook_utilization"];
+    result["tokenizer"] = main["tokenizer"];
+    result["invalid_item_rate"] = main["invalid_item_rate"];
+    result["decode_users_per_second"] = main["decode_users_per_second"];
+    result["beam_width"] = first_config.beam_width;
+  }
+  if (variants.size() > 1) result["variants"] = variants;
   const std::string out_path = (fs::path(options.results_dir) / (spec.name + ".json")).string();
   write_text_atomically(out_path, result.dump(2) + "\n");
   std::fprintf(stderr, "[bench] wrote %s\n", out_path.c_str());

@@ -1,17 +1,34 @@
 #pragma once
-// Named end-to-end benchmarks (`tessera bench NAME`): prepare a dataset, train with the
-// benchmark's config file, evaluate on the test split with full ranking (both history
-// settings), and write bench/results/<name>.json. Every result file has at least the fields
+// Named end-to-end benchmarks (`tessera bench NAME`): prepare a dataset, (for TIGER) build item
+// vectors and semantic IDs, train with the benchmark's config file, evaluate on the test split
+// (both history settings; full ranking for item-ID models, beam search for TIGER), and write
+// bench/results/<name>.json. Every result file has at least the fields
 //   benchmark, dataset, model, split, metrics ({"hr@10": ..., "ndcg@10": ..., "recall@5": ...}),
 //   train_seconds, train_sequences_per_second, peak_rss_mb, command, git_commit, threads
 // so tools can compare runs; `metrics` holds the headline setting named by `history_excluded`.
+// TIGER results add tokenizer quality (collision_rate, codebook_utilization) and decoding
+// fields (invalid_item_rate, decode_users_per_second); with several seeds, `metrics` is the
+// mean over seeds and `per_seed` lists each run. Ablations list one entry per variant.
 
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "tessera/tokenize/tokenizer.h"
+
 namespace tessera::bench {
+
+// How a TIGER benchmark turns items into semantic IDs.
+struct SemanticIdRecipe {
+  std::string label;                      // names the variant in ablations and its run folder
+  std::string embedding = "content";      // "content", "item2vec" (collaborative) or "fused" (both)
+  std::string extra_text;                 // content: extra item text under the data directory, may be empty
+  double content_weight = 0.5;            // fused: weights of content and item2vec rows
+  double collaborative_weight = 0.5;
+  tokenize::TokenizerOptions tokenizer;   // method "random" ignores the embedding
+  std::vector<std::string> overrides;     // config overrides of this variant (applied before --set)
+};
 
 struct BenchmarkSpec {
   std::string name;          // "sasrec-ml1m"
@@ -22,6 +39,9 @@ struct BenchmarkSpec {
   bool synthetic = false;    // generate the built-in synthetic data instead of reading `input`
   bool headline_exclude_history = true;  // which history setting `metrics` reports
   nlohmann::json targets;    // {"ndcg@10": 0.170, ...}: minimum values, recorded with pass/fail
+  // TIGER: one recipe, or one per variant for an ablation; empty for item-ID models.
+  std::vector<SemanticIdRecipe> semantic_ids;
+  int seeds = 1;             // training runs with seeds seed, seed+1, ...; metrics are their mean
 };
 
 // All named benchmarks.
@@ -33,6 +53,7 @@ struct BenchOptions {
   std::string results_dir = "bench/results";
   std::string work_dir = "runs/bench";      // prepared data and training runs
   std::vector<std::string> overrides;       // config overrides (key=value), recorded in the result
+  int seeds = 0;                            // training seeds; 0 = the benchmark's own number
   std::string command_line;                 // the exact command, recorded in the result
 };
 

@@ -87,6 +87,46 @@ EvalResult evaluate(Scorer& scorer, const data::Dataset& dataset, const EvalOpti
   return result;
 }
 
+EvalResult evaluate_lists(ListRecommender& recommender, const data::Dataset& dataset, const EvalOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  const std::vector<data::EvalExample> examples = select_examples(dataset, options);
+  const auto n = static_cast<std::int64_t>(examples.size());
+  if (n == 0) throw Error("dataset '" + dataset.name + "' has no user with at least 3 items to evaluate");
+  const std::string model = recommender.name();
+
+  at::NoGradGuard no_grad;
+  std::vector<std::int64_t> ranks;
+  ranks.reserve(static_cast<std::size_t>(n));
+  Progress progress("eval " + model, n, "users");
+  std::vector<std::span<const std::int32_t>> histories;
+  std::vector<std::int64_t> users;
+  for (std::int64_t begin = 0; begin < n; begin += options.batch_size) {
+    const std::int64_t end = std::min(n, begin + options.batch_size);
+    histories.clear();
+    users.clear();
+    for (std::int64_t i = begin; i < end; ++i) {
+      histories.push_back(examples[static_cast<std::size_t>(i)].history);
+      users.push_back(examples[static_cast<std::size_t>(i)].user);
+    }
+    const auto lists = recommender.recommend(users, histories);
+    if (static_cast<std::int64_t>(lists.size()) != end - begin) {
+      throw Error("recommender '" + model + "' returned " + std::to_string(lists.size()) + " lists for " +
+                  std::to_string(end - begin) + " users");
+    }
+    const auto batch_ranks = ranks_from_lists(lists, std::span(examples).subspan(static_cast<std::size_t>(begin),
+                                                                                  static_cast<std::size_t>(end - begin)),
+                                              options.exclude_history);
+    ranks.insert(ranks.end(), batch_ranks.begin(), batch_ranks.end());
+    progress.advance(end - begin);
+  }
+  progress.finish();
+
+  EvalResult result = evaluate_ranks(model, dataset, examples, std::move(ranks), options);
+  result.list_length = recommender.max_list_length();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
 EvalResult evaluate_ranks(const std::string& model, const data::Dataset& dataset,
                           std::span<const data::EvalExample> examples, std::vector<std::int64_t> ranks,
                           const EvalOptions& options) {

@@ -20,6 +20,7 @@
 #include "tessera/data/dataset.h"
 #include "tessera/data/split.h"
 #include "tessera/eval/bootstrap.h"
+#include "tessera/eval/list_recommender.h"
 #include "tessera/eval/metrics.h"
 #include "tessera/eval/scorer.h"
 
@@ -53,6 +54,7 @@ struct EvalResult {
   std::vector<std::int64_t> users;             // evaluated users (dataset IDs), in order
   std::vector<std::int64_t> ranks;             // target rank of users[i]; kNotRanked if absent
   double seconds = 0.0;                        // wall time of ranking + metrics (s)
+  std::int64_t list_length = 0;                // ranked-list models: longest list; 0 = full ranking
 };
 
 // The examples evaluation uses for these options: leave_last_out_examples() of the split,
@@ -64,6 +66,11 @@ std::vector<data::EvalExample> select_examples(const data::Dataset& dataset, con
 // Throws tessera::Error if no user is eligible, the options are invalid, or the scorer returns
 // a tensor of the wrong shape.
 EvalResult evaluate(Scorer& scorer, const data::Dataset& dataset, const EvalOptions& options);
+
+// The same for a model that returns ranked lists: asks `recommender` for each batch of selected
+// users and ranks targets with ranking.h::ranks_from_lists (history exclusion skips history
+// items in the lists). Sets list_length. Reports progress.
+EvalResult evaluate_lists(ListRecommender& recommender, const data::Dataset& dataset, const EvalOptions& options);
 
 // Builds the result from precomputed ranks: ranks[i] is the rank of examples[i].target
 // (typically examples = select_examples(dataset, options)). Computes metric means and bootstrap

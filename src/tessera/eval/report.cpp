@@ -50,6 +50,7 @@ nlohmann::json to_json(const EvalResult& result, bool include_ranks) {
             {"bootstrap_samples", result.bootstrap_samples},
             {"seed", result.seed},
             {"seconds", result.seconds},
+            {"list_length", result.list_length},
             {"metrics", metrics}};
   if (include_ranks) {
     json ranks = json::array();
@@ -72,6 +73,7 @@ EvalResult eval_result_from_json(const nlohmann::json& j) {
   result.bootstrap_samples = field<int>(j, "bootstrap_samples");
   result.seed = field<std::uint64_t>(j, "seed");
   result.seconds = field<double>(j, "seconds");
+  if (j.contains("list_length")) result.list_length = field<std::int64_t>(j, "list_length");
   const json metrics = field<json>(j, "metrics");
   if (!metrics.is_object()) throw Error("evaluation result: field 'metrics' must be an object");
   for (const auto& [name, value] : metrics.items()) {
@@ -126,7 +128,7 @@ std::string format_table(std::span<const EvalResult> results) {
 
   std::vector<std::string> columns;
   for (const auto& r : results) {
-    std::string label = r.model, extra;
+    std::string label = r.list_length > 0 ? fmt::format("{} (top {})", r.model, r.list_length) : r.model, extra;
     const auto s = settings(r);
     for (std::size_t i = 0; i < s.size(); ++i) {
       if (!shared[i]) extra += (extra.empty() ? "" : ", ") + s[i];
@@ -165,6 +167,10 @@ std::string format_table(std::span<const EvalResult> results) {
     out += fmt::format("[..] = 95% bootstrap interval over users ({} resamples). ", with_intervals->bootstrap_samples);
   }
   out += "recall@K = hr@K (one target per user).\n";
+  if (std::any_of(results.begin(), results.end(), [](const EvalResult& r) { return r.list_length > 0; })) {
+    out += "(top N) = a generated list of N items (beam search) ranks the target only if it is in the list: metrics at K > N are "
+           "lower bounds.\n";
+  }
   return out;
 }
 

@@ -23,6 +23,11 @@ void visit_fields(Config& c, Visitor&& v) {
   v("dropout", c.dropout);
   v("l2_normalize", c.l2_normalize);
   v("temperature", c.temperature);
+  v("semantic_ids", c.semantic_ids);
+  v("num_decoder_blocks", c.num_decoder_blocks);
+  v("head_dim", c.head_dim);
+  v("user_buckets", c.user_buckets);
+  v("beam_width", c.beam_width);
   v("loss", c.loss);
   v("num_negatives", c.num_negatives);
   v("negative_sampler", c.negative_sampler);
@@ -70,11 +75,18 @@ void TrainConfig::validate() const {
   auto require = [](bool ok, const std::string& key, const std::string& what) {
     if (!ok) throw Error(fmt::format("config key '{}': {}", key, what));
   };
-  require(model == "sasrec", "model", "unknown model '" + model + "' (known: sasrec)");
+  require(model == "sasrec" || model == "tiger", "model", "unknown model '" + model + "' (known: sasrec, tiger)");
+  require(model != "tiger" || !semantic_ids.empty(), "semantic_ids", "tiger needs a semantic-ID file (tessera tokenize)");
+  require(num_decoder_blocks >= 0, "num_decoder_blocks", "must be >= 0");
+  require(head_dim >= 0, "head_dim", "must be >= 0");
+  require(user_buckets >= 0, "user_buckets", "must be >= 0");
+  require(beam_width >= 1, "beam_width", "must be >= 1");
   require(max_len >= 1, "max_len", "must be >= 1");
   require(d_model >= 1, "d_model", "must be >= 1");
   require(num_blocks >= 1, "num_blocks", "must be >= 1");
-  require(num_heads >= 1 && d_model % num_heads == 0, "num_heads", "must be >= 1 and divide d_model");
+  require(num_heads >= 1 && (head_dim > 0 || d_model % num_heads == 0), "num_heads",
+          "must be >= 1 and divide d_model (or set head_dim)");
+  require(model != "sasrec" || d_model % num_heads == 0, "num_heads", "must divide d_model for sasrec");
   require(ffn_dim >= 0, "ffn_dim", "must be >= 0");
   require(dropout >= 0 && dropout < 1, "dropout", "must be in [0, 1)");
   require(temperature > 0, "temperature", "must be > 0");

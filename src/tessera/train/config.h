@@ -16,7 +16,7 @@ namespace tessera::train {
 
 struct TrainConfig {
   // Model.
-  std::string model = "sasrec";  // "sasrec"
+  std::string model = "sasrec";  // "sasrec" or "tiger"
   std::int64_t max_len = 200;    // history length the model sees (most recent items)
   std::int64_t d_model = 50;     // embedding and hidden width
   std::int64_t num_blocks = 2;   // transformer blocks
@@ -25,6 +25,13 @@ struct TrainConfig {
   double dropout = 0.2;
   bool l2_normalize = false;     // score by cosine similarity / temperature
   double temperature = 1.0;      // used with l2_normalize (HSTU's public setup: 0.05)
+
+  // Generative retrieval (TIGER). num_blocks is the encoder depth.
+  std::string semantic_ids;          // semantic-ID file from `tessera tokenize` (required for tiger)
+  std::int64_t num_decoder_blocks = 0;  // decoder depth; 0 = num_blocks
+  std::int64_t head_dim = 0;         // per-head width; 0 = d_model / num_heads
+  std::int64_t user_buckets = 0;     // hashed user-ID tokens in the encoder input; 0 = none
+  std::int64_t beam_width = 20;      // constrained beam search for validation and inference
 
   // Loss.
   std::string loss = "full";          // "full": softmax over all items; "sampled": sampled softmax
@@ -53,6 +60,8 @@ struct TrainConfig {
 
   // Effective ffn width.
   std::int64_t ffn_width() const { return ffn_dim > 0 ? ffn_dim : d_model; }
+  std::int64_t decoder_blocks() const { return num_decoder_blocks > 0 ? num_decoder_blocks : num_blocks; }
+  std::int64_t head_width() const { return head_dim > 0 ? head_dim : d_model / num_heads; }
 
   // Throws tessera::Error if a value is out of range (names the key).
   void validate() const;

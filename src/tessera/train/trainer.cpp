@@ -14,13 +14,8 @@
 #include "tessera/core/error.h"
 #include "tessera/core/progress.h"
 #include "tessera/data/fingerprint.h"
-#include "tessera/data/split.h"
-#include "tessera/eval/evaluator.h"
-#include "tessera/eval/popularity.h"
-#include "tessera/infer/retrieval.h"
-#include "tessera/train/batching.h"
 #include "tessera/train/checkpoint.h"
-#include "tessera/train/losses.h"
+#include "tessera/train/training_task.h"
 
 namespace tessera::train {
 
@@ -41,12 +36,14 @@ void shuffle_portably(std::vector<std::int64_t>& values, std::uint64_t seed) {
   }
 }
 
-// The users of each training step of one epoch. With bucketing, users are shuffled, cut into
+// The examples of each training step of one epoch. With bucketing, examples are shuffled, cut into
 // windows of 64 batches, sorted by sequence length inside each window and cut into batches, and
 // the batches are shuffled: batches hold similar lengths, so far less padding is computed, while
-// each epoch still sees the users in a fresh random grouping. Deterministic in (seed, epoch).
-std::vector<std::vector<std::int64_t>> epoch_batches(const data::Dataset& dataset, std::vector<std::int64_t> users,
-                                                     std::int64_t batch_size, bool bucketing, std::uint64_t seed) {
+// each epoch still sees the examples in a fresh random grouping. Deterministic in (seed, epoch).
+std::vector<std::vector<std::int64_t>> epoch_batches(const TrainingTask& task, std::int64_t batch_size, bool bucketing,
+                                                     std::uint64_t seed) {
+  std::vector<std::int64_t> users(static_cast<std::size_t>(task.num_examples()));
+  for (std::size_t i = 0; i < users.size(); ++i) users[i] = static_cast<std::int64_t>(i);
   shuffle_portably(users, seed);
   if (bucketing) {
     const std::size_t window = static_cast<std::size_t>(batch_size) * 64;
@@ -54,7 +51,7 @@ std::vector<std::vector<std::int64_t>> epoch_batches(const data::Dataset& datase
       auto first = users.begin() + static_cast<std::ptrdiff_t>(start);
       auto last = users.begin() + static_cast<std::ptrdiff_t>(std::min(users.size(), start + window));
       std::stable_sort(first, last, [&](std::int64_t a, std::int64_t b) {
-        return data::training_sequence(dataset, a).size() < data::training_sequence(dataset, b).size();
+        return task.example_length(a) < task.example_length(b);
       });
     }
   }
@@ -93,38 +90,6 @@ nlohmann::json dataset_identity(const data::Dataset& dataset, const std::string&
           {"num_users", dataset.num_users()},
           {"path", path}};
 }
-
-// Negative sampling for the sampled-softmax loss: candidates and their log sampling probability.
-class NegativeSampler {
- public:
-  NegativeSampler(const data::Dataset& dataset, const TrainConfig& config) : num_negatives_(config.num_negatives) {
-    const auto V = dataset.num_items;
-    auto weights = torch::zeros({V + 1}, torch::kDouble);
-    if (config.negative_sampler == "popularity") {
-      const auto counts = eval::training_item_counts(dataset);
-      auto* w = weights.data_ptr<double>();
-      for (std::int64_t i = 0; i <= V; ++i) w[i] = std::pow(static_cast<double>(counts[i]) + 1.0, 0.75);  // smoothed unigram^0.75
-    } else {
-      weights.fill_(1.0);
-    }
-    weights[0] = 0.0;
-    probabilities_ = (weights / weights.sum()).to(torch::kFloat);
-    log_q_ = probabilities_.clamp_min(1e-30).log();
-  }
-
-  // Draws the negatives of one step; deterministic in (seed, step).
-  std::pair<torch::Tensor, torch::Tensor> sample(std::uint64_t seed, std::int64_t step) const {
-    auto gen = at::detail::createCPUGenerator(seed * 0x9E3779B97F4A7C15ULL + static_cast<std::uint64_t>(step));
-    auto negatives = torch::multinomial(probabilities_, num_negatives_, /*replacement=*/true, gen);
-    return {negatives, log_q_.index_select(0, negatives)};
-  }
-  torch::Tensor log_q(const torch::Tensor& items) const { return log_q_.index_select(0, items); }
-
- private:
-  std::int64_t num_negatives_;
-  torch::Tensor probabilities_;  // [V+1] float
-  torch::Tensor log_q_;          // [V+1] float
-};
 
 struct RunState {
   std::int64_t epoch = 0;  // epochs completed
@@ -176,7 +141,7 @@ models::ModelSpec model_spec(const TrainConfig& c, std::int64_t num_items) {
   return spec;
 }
 
-TrainResult train_sequence_model(const data::Dataset& dataset, const TrainConfig& config, const TrainOptions& options) {
+TrainResult train_model(const data::Dataset& dataset, const TrainConfig& config, const TrainOptions& options) {
   config.validate();
   if (options.run_dir.empty()) throw Error("train: a run directory is required");
   if (config.threads > 0) at::set_num_threads(static_cast<int>(config.threads));
@@ -187,19 +152,24 @@ TrainResult train_sequence_model(const data::Dataset& dataset, const TrainConfig
   const auto identity = dataset_identity(dataset, options.dataset_path);
 
   torch::manual_seed(static_cast<std::uint64_t>(config.seed));
-  auto model = models::make_model(model_spec(config, dataset.num_items));
-  torch::optim::AdamW optimizer(model->parameters(), torch::optim::AdamWOptions(config.lr)
-                                                         .betas({0.9, config.adam_beta2})
-                                                         .weight_decay(config.weight_decay));
-
-  std::vector<std::int64_t> train_users;
-  for (std::int64_t u = 0; u < dataset.num_users(); ++u) {
-    if (data::training_sequence(dataset, u).size() >= 2) train_users.push_back(u);
-  }
-  if (train_users.empty()) throw Error("train: no user has a training sequence of at least 2 items");
+  auto task = make_training_task(dataset, config);
+  auto& model = task->module();
+  torch::optim::AdamW optimizer(model.parameters(), torch::optim::AdamWOptions(config.lr)
+                                                        .betas({0.9, config.adam_beta2})
+                                                        .weight_decay(config.weight_decay));
+  const std::int64_t num_examples = task->num_examples();
+  if (num_examples == 0) throw Error("train: the dataset has no training examples (every user needs at least 2 training items)");
   const std::int64_t B = config.batch_size;
-  const std::int64_t steps_per_epoch = (static_cast<std::int64_t>(train_users.size()) + B - 1) / B;
+  const std::int64_t steps_per_epoch = (num_examples + B - 1) / B;
   const std::int64_t total_steps = steps_per_epoch * config.epochs;
+  const std::string metric = task->metric();
+  auto checkpoint_meta = [&](nlohmann::json meta) {
+    meta["kind"] = task->kind();
+    meta["config"] = to_json(config);
+    meta["dataset"] = identity;
+    meta["model_meta"] = task->model_meta();
+    return meta;
+  };
 
   RunState state;
   if (options.resume) {
@@ -213,7 +183,7 @@ TrainResult train_sequence_model(const data::Dataset& dataset, const TrainConfig
       throw Error::at(last_path, 0, "resume needs the same configuration as the interrupted run; saved: " +
                                         ckpt.meta["config"].dump() + ", given: " + to_json(config).dump());
     }
-    restore_module(ckpt, *model, last_path);
+    restore_module(ckpt, model, last_path);
     restore_optimizer(ckpt, optimizer, last_path);
     restore_rng(ckpt);
     state = state_from_json(ckpt.meta.at("state"));
@@ -223,35 +193,25 @@ TrainResult train_sequence_model(const data::Dataset& dataset, const TrainConfig
     write_text_atomically((fs::path(options.run_dir) / "config.json").string(), to_json(config).dump(2) + "\n");
   }
 
-  std::unique_ptr<NegativeSampler> sampler;
-  if (config.loss == "sampled") sampler = std::make_unique<NegativeSampler>(dataset, config);
-
-  infer::SequenceModelScorer scorer(model, config.model, config.max_len);
-  eval::EvalOptions eval_options;
-  eval_options.split = data::Split::kValidation;
-  eval_options.cutoffs = {10};
-  eval_options.exclude_history = config.eval_exclude_history;
-  eval_options.bootstrap_samples = 0;
-  eval_options.max_users = config.eval_users;
-
   TrainResult result;
+  result.valid_metric = metric;
   const auto call_start = Clock::now();
-  std::int64_t sequences_done = 0, tokens_done = 0, epochs_this_call = 0, steps_this_call = 0;
+  std::int64_t examples_done = 0, tokens_done = 0, epochs_this_call = 0, steps_this_call = 0;
   constexpr std::int64_t kProfileFirstStep = 10;
   constexpr int kProfileSteps = 5;
   std::optional<torch::autograd::profiler::RecordProfile> profiler;
-  Progress progress("train", (config.epochs - state.epoch) * static_cast<std::int64_t>(train_users.size()), "seq", 5.0);
+  Progress progress("train", (config.epochs - state.epoch) * num_examples, task->unit(), 5.0);
 
   while (state.epoch < config.epochs && !state.early_stopped) {
     const std::int64_t epoch = state.epoch + 1;
-    const auto batches = epoch_batches(dataset, train_users, B, config.length_bucketing,
+    const auto batches = epoch_batches(*task, B, config.length_bucketing,
                                        static_cast<std::uint64_t>(config.seed) * 1000003ULL + static_cast<std::uint64_t>(epoch));
-    model->train();
+    model.train();
     double loss_sum = 0;
     std::int64_t loss_count = 0;
     const auto epoch_start = Clock::now();
     double phase_seconds[3] = {0, 0, 0};  // forward (model + loss), backward, optimizer
-    for (const auto& batch_users : batches) {
+    for (const auto& batch : batches) {
       if (!options.profile_path.empty() && steps_this_call == kProfileFirstStep) {
         profiler.emplace(options.profile_path);
       } else if (profiler && steps_this_call == kProfileFirstStep + kProfileSteps) {
@@ -259,41 +219,29 @@ TrainResult train_sequence_model(const data::Dataset& dataset, const TrainConfig
         std::fprintf(stderr, "[train] wrote profile of %d steps to %s\n", kProfileSteps, options.profile_path.c_str());
       }
       ++steps_this_call;
-      const auto count = static_cast<std::int64_t>(batch_users.size());
-      auto batch = make_training_batch(dataset, batch_users, config.max_len);
+      const auto count = static_cast<std::int64_t>(batch.size());
       const double lr = learning_rate(config, state.step, total_steps);
       for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
 
       auto phase_start = Clock::now();
-      auto hidden = model->encode(batch.inputs);  // [B, L, d]
-      auto flat_targets = batch.targets.reshape({-1});
-      auto rows = flat_targets.nonzero().squeeze(1);
-      auto h = hidden.reshape({-1, hidden.size(2)}).index_select(0, rows);
-      auto targets = flat_targets.index_select(0, rows);
-      torch::Tensor loss;
-      if (sampler) {
-        auto [negatives, log_q_neg] = sampler->sample(static_cast<std::uint64_t>(config.seed), state.step);
-        loss = sampled_softmax_cross_entropy(h, model->item_embeddings(), targets, negatives, log_q_neg, sampler->log_q(targets));
-      } else {
-        loss = full_softmax_cross_entropy(h, model->item_embeddings(), targets);
-      }
+      auto step_loss = task->loss(batch, state.step);
       phase_seconds[0] += seconds_since(phase_start);
       phase_start = Clock::now();
       optimizer.zero_grad();
-      loss.backward();
+      step_loss.loss.backward();
       phase_seconds[1] += seconds_since(phase_start);
       phase_start = Clock::now();
-      if (config.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), config.grad_clip);
+      if (config.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model.parameters(), config.grad_clip);
       optimizer.step();
       phase_seconds[2] += seconds_since(phase_start);
       ++state.step;
 
-      const double loss_value = loss.item<double>();
+      const double loss_value = step_loss.loss.item<double>();
       if (!std::isfinite(loss_value)) throw Error(fmt::format("train: loss became {} at epoch {} step {}; lower lr?", loss_value, epoch, state.step));
       loss_sum += loss_value;
       ++loss_count;
-      sequences_done += count;
-      tokens_done += batch.num_targets;
+      examples_done += count;
+      tokens_done += step_loss.targets;
       progress.advance(count, fmt::format("epoch {}/{}  loss {:.4f}  lr {:.2e}", epoch, config.epochs, loss_sum / loss_count, lr));
     }
     const double epoch_seconds = seconds_since(epoch_start);
@@ -306,39 +254,34 @@ TrainResult train_sequence_model(const data::Dataset& dataset, const TrainConfig
                                {"loss", loss_sum / std::max<std::int64_t>(1, loss_count)},
                                {"lr", learning_rate(config, state.step - 1, total_steps)},
                                {"epoch_seconds", epoch_seconds},
-                               {"sequences_per_second", static_cast<double>(train_users.size()) / epoch_seconds},
+                               {"examples_per_second", static_cast<double>(num_examples) / epoch_seconds},
                                {"forward_seconds", phase_seconds[0]},
                                {"backward_seconds", phase_seconds[1]},
                                {"optimizer_seconds", phase_seconds[2]}};
-    std::string summary = fmt::format("[train] epoch {}/{}  loss {:.4f}  {:.0f} seq/s", epoch, config.epochs,
-                                      log_line["loss"].get<double>(), log_line["sequences_per_second"].get<double>());
+    std::string summary = fmt::format("[train] epoch {}/{}  loss {:.4f}  {:.0f} {}/s", epoch, config.epochs,
+                                      log_line["loss"].get<double>(), log_line["examples_per_second"].get<double>(), task->unit());
     if (epoch % config.eval_every == 0 || epoch == config.epochs) {
       const auto eval_start = Clock::now();
-      auto valid = eval::evaluate(scorer, dataset, eval_options);
-      const double ndcg = valid.metrics.at("ndcg@10").mean;
-      log_line["valid_ndcg@10"] = ndcg;
-      log_line["valid_hr@10"] = valid.metrics.at("hr@10").mean;
+      const auto valid = task->validate();
+      const double value = valid.at(metric);
+      for (const auto& [name, v] : valid) log_line["valid_" + name] = v;
       log_line["eval_seconds"] = seconds_since(eval_start);
-      if (ndcg > state.best_metric) {
-        state.best_metric = ndcg;
+      if (value > state.best_metric) {
+        state.best_metric = value;
         state.best_epoch = epoch;
         state.bad_evals = 0;
-        nlohmann::json best_meta = {{"kind", "sequence_model"}, {"config", to_json(config)}, {"dataset", identity},
-                                    {"epoch", epoch}, {"valid_ndcg@10", ndcg}};
-        save_checkpoint(capture_checkpoint(*model, nullptr, best_meta), best_path);
+        save_checkpoint(capture_checkpoint(model, nullptr, checkpoint_meta({{"epoch", epoch}, {"valid_" + metric, value}})), best_path);
       } else {
         ++state.bad_evals;
       }
-      summary += fmt::format("  valid ndcg@10 {:.4f} hr@10 {:.4f}  (best {:.4f} @ epoch {})", ndcg,
-                             log_line["valid_hr@10"].get<double>(), state.best_metric, state.best_epoch);
+      summary += fmt::format("  valid {} {:.4f}  (best {:.4f} @ epoch {})", metric, value, state.best_metric, state.best_epoch);
       if (state.bad_evals >= config.patience) {
         state.early_stopped = true;
         summary += "  early stop";
       }
     }
     state.history.push_back(log_line);
-    nlohmann::json meta = {{"kind", "sequence_model"}, {"config", to_json(config)}, {"dataset", identity}, {"state", state_json(state)}};
-    save_checkpoint(capture_checkpoint(*model, &optimizer, meta), last_path);
+    save_checkpoint(capture_checkpoint(model, &optimizer, checkpoint_meta({{"state", state_json(state)}})), last_path);
     write_train_log(log_path, state.history);
     std::fprintf(stderr, "%s\n", summary.c_str());
     if (options.stop_after_epochs > 0 && epochs_this_call >= options.stop_after_epochs) break;
@@ -347,10 +290,10 @@ TrainResult train_sequence_model(const data::Dataset& dataset, const TrainConfig
 
   result.epochs_completed = state.epoch;
   result.best_epoch = state.best_epoch;
-  result.best_valid_ndcg10 = state.best_metric;
+  result.best_valid_metric = state.best_metric;
   result.early_stopped = state.early_stopped;
   result.total_seconds = seconds_since(call_start);
-  result.sequences_per_second = result.train_seconds > 0 ? static_cast<double>(sequences_done) / result.train_seconds : 0;
+  result.examples_per_second = result.train_seconds > 0 ? static_cast<double>(examples_done) / result.train_seconds : 0;
   result.tokens_per_second = result.train_seconds > 0 ? static_cast<double>(tokens_done) / result.train_seconds : 0;
   result.final_train_loss = state.history.empty() ? 0.0 : state.history.back()["loss"].get<double>();
   result.best_checkpoint = best_path;
@@ -361,7 +304,10 @@ TrainedModel load_trained_model(const std::string& path, const data::Dataset* da
   auto ckpt = load_checkpoint(path);
   TrainedModel trained;
   trained.meta = ckpt.meta;
-  if (!ckpt.meta.contains("config") || !ckpt.meta.contains("dataset")) throw Error::at(path, 0, "not a sequence-model checkpoint (no config)");
+  if (!ckpt.meta.contains("config") || !ckpt.meta.contains("dataset")) throw Error::at(path, 0, "not a tessera model checkpoint (no config)");
+  if (ckpt.meta.value("kind", "sequence_model") != "sequence_model") {
+    throw Error::at(path, 0, "is a '" + ckpt.meta.value("kind", "") + "' checkpoint, not an item-ID sequence model");
+  }
   apply_json(trained.config, ckpt.meta["config"], path);
   const std::int64_t num_items = ckpt.meta["dataset"].at("num_items");
   if (dataset) {

@@ -1,12 +1,13 @@
 #pragma once
-// The trainer for item-ID sequence models: next-item prediction at every position of every
-// user's training sequence, AdamW with warmup and decay, gradient clipping, early stopping on
-// validation NDCG@10 (full ranking), checkpoints every epoch, and exact resume.
+// The one training loop for every model family (the family-specific part is a TrainingTask,
+// training_task.h): AdamW with warmup and decay, gradient clipping, early stopping on the
+// task's validation metric (NDCG@10 with full ranking for item-ID models, Recall@10 by beam
+// search for TIGER), checkpoints every epoch, and exact resume.
 //
 // A run directory holds:
 //   config.json       the effective configuration
 //   last.ckpt         the state after the latest finished epoch (resumable)
-//   best.ckpt         the weights with the best validation NDCG@10 so far
+//   best.ckpt         the weights with the best validation metric so far
 //   train_log.jsonl   one JSON line per epoch (loss, throughput, validation metric, lr)
 // Resuming from last.ckpt gives bit-identical results to an uninterrupted run with the same
 // seed and thread count.
@@ -35,19 +36,22 @@ struct TrainOptions {
 struct TrainResult {
   std::int64_t epochs_completed = 0;   // in total, including epochs before a resume
   std::int64_t best_epoch = 0;
-  double best_valid_ndcg10 = 0;
+  std::string valid_metric;            // what early stopping maximised ("ndcg@10", "recall@10")
+  double best_valid_metric = 0;
   bool early_stopped = false;
   double train_seconds = 0;            // wall time in training steps (this call)
   double total_seconds = 0;            // wall time of this call, validation and checkpoints included
-  double sequences_per_second = 0;     // training sequences per second of train_seconds
+  double examples_per_second = 0;      // training examples (sequences for SASRec) per second of train_seconds
   double tokens_per_second = 0;        // positions with a loss per second of train_seconds
   double final_train_loss = 0;
   std::string best_checkpoint;         // path to best.ckpt
 };
 
-TrainResult train_sequence_model(const data::Dataset& dataset, const TrainConfig& config, const TrainOptions& options);
+// Trains config.model on `dataset`. Throws tessera::Error on bad configuration or inputs.
+TrainResult train_model(const data::Dataset& dataset, const TrainConfig& config, const TrainOptions& options);
 
-// A model restored from a checkpoint for evaluation or recommendation (eval mode).
+// An item-ID sequence model restored from a checkpoint for evaluation or recommendation (eval
+// mode). TIGER checkpoints load with tiger_task.h::load_trained_tiger().
 struct TrainedModel {
   std::shared_ptr<models::SequenceModelImpl> model;
   TrainConfig config;

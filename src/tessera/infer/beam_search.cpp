@@ -1,0 +1,90 @@
+#include "tessera/infer/beam_search.h"
+
+#include <cmath>
+#include <limits>
+
+#include "tessera/core/error.h"
+
+namespace tessera::infer {
+
+namespace {
+
+// Additive mask [N, K]: 0 where the trie allows code k after nodes[n], -inf elsewhere (and
+// everywhere for a dead beam, node == kNoNode).
+torch::Tensor trie_mask(const SemanticIdTrie& trie, const std::vector<std::int32_t>& nodes, std::int64_t K) {
+  const auto N = static_cast<std::int64_t>(nodes.size());
+  auto mask = torch::full({N, K}, -std::numeric_limits<float>::infinity());
+  auto* m = mask.data_ptr<float>();
+  for (std::int64_t n = 0; n < N; ++n) {
+    if (nodes[static_cast<std::size_t>(n)] == SemanticIdTrie::kNoNode) continue;
+    for (auto code : trie.codes(nodes[static_cast<std::size_t>(n)])) {
+      if (code < K) m[n * K + code] = 0.0f;
+    }
+  }
+  return mask;
+}
+
+}  // namespace
+
+std::vector<GeneratedItems> constrained_beam_search(models::TigerImpl& model, const SemanticIdTrie& trie,
+                                                    const models::TigerMemory& memory, const BeamSearchOptions& options) {
+  if (options.beam_width < 1) throw Error("beam search: beam_width must be at least 1");
+  if (trie.num_levels() != model.num_levels()) {
+    throw Error("beam search: the semantic IDs have " + std::to_string(trie.num_levels()) + " levels but the model generates " +
+                std::to_string(model.num_levels()));
+  }
+  const auto B = memory.memory.size(0);
+  const auto levels = model.num_levels();
+  auto state = model.start_decoding(memory, options.kv_cache);
+  std::int64_t beams = 1;                   // beams per request so far
+  std::vector<std::int32_t> nodes(static_cast<std::size_t>(B), 0);  // trie node of each row
+  auto beam_scores = torch::zeros({B, 1});  // [B, beams]
+
+  for (std::int64_t step = 0; step < levels; ++step) {
+    const auto K = model.spec.level_sizes[static_cast<std::size_t>(step)];
+    auto logp = torch::log_softmax(model.decode_step(state), -1);  // [B*beams, K]
+    auto candidates = (logp + trie_mask(trie, nodes, K) + beam_scores.reshape({-1, 1})).reshape({B, beams * K});
+    const auto keep = std::min<std::int64_t>(options.beam_width, beams * K);
+    auto [top_scores, top_index] = candidates.topk(keep, 1);  // sorted, best first
+    auto origin = top_index.div(K, "floor");                   // beam each candidate extends
+    auto codes = top_index.remainder(K);
+    auto rows = (origin + torch::arange(B, torch::kLong).unsqueeze(1) * beams).reshape({-1});
+
+    std::vector<std::int32_t> next(static_cast<std::size_t>(B * keep));
+    const auto* r = rows.data_ptr<std::int64_t>();
+    const auto* c = codes.data_ptr<std::int64_t>();
+    const auto* s = top_scores.data_ptr<float>();
+    for (std::int64_t i = 0; i < B * keep; ++i) {
+      const auto parent = nodes[static_cast<std::size_t>(r[i])];
+      next[static_cast<std::size_t>(i)] = (std::isfinite(s[i]) && parent != SemanticIdTrie::kNoNode)
+                                              ? trie.child(parent, static_cast<std::int32_t>(c[i]))
+                                              : SemanticIdTrie::kNoNode;
+    }
+    nodes = std::move(next);
+    beam_scores = top_scores;
+    beams = keep;
+    if (step + 1 < levels) {
+      model.reorder(state, rows);
+      model.append(state, codes.reshape({-1}) + model.token(step, 0));
+    }
+  }
+
+  std::vector<GeneratedItems> results(static_cast<std::size_t>(B));
+  const auto* s = beam_scores.data_ptr<float>();
+  for (std::int64_t b = 0; b < B; ++b) {
+    auto& out = results[static_cast<std::size_t>(b)];
+    for (std::int64_t j = 0; j < beams; ++j) {
+      const auto node = nodes[static_cast<std::size_t>(b * beams + j)];
+      if (node == SemanticIdTrie::kNoNode || !std::isfinite(s[b * beams + j])) continue;
+      if (trie.item(node) == 0) {
+        ++out.invalid;
+        continue;
+      }
+      out.items.push_back(trie.item(node));
+      out.scores.push_back(s[b * beams + j]);
+    }
+  }
+  return results;
+}
+
+}  // namespace tessera::infer

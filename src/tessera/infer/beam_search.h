@@ -1,0 +1,37 @@
+#pragma once
+// Beam search over semantic-ID codes, constrained by a SemanticIdTrie so that every result is a
+// real item. Batched over requests: the encoder runs once for the whole batch, and with the KV
+// cache on each decoder step feeds only the newest token of every beam (models/tiger.h).
+//
+// Scores are sequence log-probabilities under the model (sum over levels of the log-softmax
+// over that level's codes), so beams of different prefixes compare fairly. Codes the trie does
+// not allow are masked to -inf before each top-k; a request whose trie has fewer than
+// beam_width valid continuations keeps fewer beams (never an invalid one).
+
+#include <cstdint>
+#include <vector>
+
+#include "tessera/infer/semantic_id_trie.h"
+#include "tessera/models/tiger.h"
+
+namespace tessera::infer {
+
+struct BeamSearchOptions {
+  std::int64_t beam_width = 20;  // beams kept per request = longest list returned
+  bool kv_cache = true;          // false: re-run the decoder over the whole prefix at each step
+};
+
+// One request's result: distinct items, best first, with their log-probabilities.
+struct GeneratedItems {
+  std::vector<std::int32_t> items;
+  std::vector<float> scores;
+  std::int64_t invalid = 0;  // finished beams that did not name an item (dropped); 0 unless the trie is broken
+};
+
+// model must be in eval mode; call under torch::NoGradGuard. memory: model.encode() of B
+// requests. Returns B results. Throws tessera::Error if beam_width < 1 or the trie's depth
+// differs from the model's number of levels.
+std::vector<GeneratedItems> constrained_beam_search(models::TigerImpl& model, const SemanticIdTrie& trie,
+                                                    const models::TigerMemory& memory, const BeamSearchOptions& options);
+
+}  // namespace tessera::infer

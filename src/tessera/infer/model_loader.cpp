@@ -1,0 +1,64 @@
+#include "tessera/infer/model_loader.h"
+
+#include <unordered_set>
+
+#include "tessera/core/error.h"
+#include "tessera/train/checkpoint.h"
+#include "tessera/train/tiger_task.h"
+#include "tessera/train/trainer.h"
+
+namespace tessera::infer {
+
+LoadedModel LoadedModel::load(const std::string& path, const data::Dataset* dataset) {
+  LoadedModel loaded;
+  loaded.kind_ = train::load_checkpoint(path).meta.value("kind", std::string("sequence_model"));
+  if (loaded.kind_ == "tiger") {
+    auto trained = train::load_trained_tiger(path, dataset);
+    loaded.config_ = trained.config;
+    loaded.tiger_ = std::make_unique<TigerRecommender>(trained.model, trained.semantic_ids,
+                                                       BeamSearchOptions{trained.config.beam_width, true}, trained.config.model);
+  } else if (loaded.kind_ == "sequence_model") {
+    auto trained = train::load_trained_model(path, dataset);
+    loaded.config_ = trained.config;
+    loaded.sequence_model_ = trained.model;
+    loaded.scorer_ = std::make_unique<SequenceModelScorer>(trained.model, trained.config.model, trained.config.max_len);
+  } else {
+    throw Error::at(path, 0, "unknown checkpoint kind '" + loaded.kind_ + "'");
+  }
+  return loaded;
+}
+
+eval::EvalResult LoadedModel::evaluate(const data::Dataset& dataset, const eval::EvalOptions& options) {
+  if (tiger_) return eval::evaluate_lists(*tiger_, dataset, options);
+  return eval::evaluate(*scorer_, dataset, options);
+}
+
+std::vector<std::vector<ScoredItem>> LoadedModel::recommend(std::span<const std::int64_t> users,
+                                                            const std::vector<std::span<const std::int32_t>>& histories,
+                                                            std::int64_t k, bool exclude_history) {
+  if (k < 1) throw Error("recommend: k must be at least 1");
+  std::vector<std::vector<ScoredItem>> out;
+  if (scorer_) {
+    torch::NoGradGuard no_grad;
+    auto scores = score_next_items(*sequence_model_, histories, config_.max_len);
+    return top_k_items(scores, k, exclude_history ? &histories : nullptr);
+  }
+  std::int64_t longest = 0;
+  for (const auto& h : histories) longest = std::max<std::int64_t>(longest, static_cast<std::int64_t>(h.size()));
+  const auto configured = tiger_->options().beam_width;
+  tiger_->options().beam_width = std::max(configured, k + (exclude_history ? longest : 0));
+  auto generated = tiger_->generate(users, histories);
+  tiger_->options().beam_width = configured;
+  for (std::size_t b = 0; b < generated.size(); ++b) {
+    std::unordered_set<std::int32_t> seen;
+    if (exclude_history) seen.insert(histories[b].begin(), histories[b].end());
+    auto& list = out.emplace_back();
+    for (std::size_t i = 0; i < generated[b].items.size() && static_cast<std::int64_t>(list.size()) < k; ++i) {
+      if (seen.count(generated[b].items[i])) continue;
+      list.push_back({generated[b].items[i], generated[b].scores[i]});
+    }
+  }
+  return out;
+}
+
+}  // namespace tessera::infer

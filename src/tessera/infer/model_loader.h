@@ -1,0 +1,52 @@
+#pragma once
+// Loads any tessera model checkpoint (item-ID sequence model or TIGER) behind one object, so
+// that `tessera eval`, `tessera recommend`, benchmarks and serving need no per-family code.
+//
+// Not thread-safe: one caller at a time.
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "tessera/data/dataset.h"
+#include "tessera/eval/evaluator.h"
+#include "tessera/infer/retrieval.h"
+#include "tessera/infer/tiger_recommender.h"
+#include "tessera/train/config.h"
+
+namespace tessera::infer {
+
+class LoadedModel {
+ public:
+  // Reads the checkpoint's kind and restores the model in eval mode. If `dataset` is given,
+  // the checkpoint must have been trained on it. Throws tessera::Error naming the file.
+  static LoadedModel load(const std::string& checkpoint_path, const data::Dataset* dataset);
+
+  const std::string& kind() const { return kind_; }  // "sequence_model" or "tiger"
+  const train::TrainConfig& config() const { return config_; }
+  std::string name() const { return config_.model; }
+
+  // Full-ranking (sequence models) or beam-search (TIGER) evaluation with the same options.
+  eval::EvalResult evaluate(const data::Dataset& dataset, const eval::EvalOptions& options);
+
+  // Top k items after each history, best first; with exclude_history, items of the history
+  // are never returned. TIGER widens its beam to k (+ the history length when excluding) if the
+  // configured beam is narrower. users: dataset user IDs for TIGER's user token, or empty.
+  std::vector<std::vector<ScoredItem>> recommend(std::span<const std::int64_t> users,
+                                                 const std::vector<std::span<const std::int32_t>>& histories, std::int64_t k,
+                                                 bool exclude_history);
+
+  // TIGER only (nullptr otherwise): the generator and its semantic IDs.
+  TigerRecommender* tiger() { return tiger_.get(); }
+
+ private:
+  std::string kind_;
+  train::TrainConfig config_;
+  std::shared_ptr<models::SequenceModelImpl> sequence_model_;
+  std::unique_ptr<SequenceModelScorer> scorer_;
+  std::unique_ptr<TigerRecommender> tiger_;
+};
+
+}  // namespace tessera::infer

@@ -1,0 +1,41 @@
+#include "tessera/models/attention.h"
+
+#include <cmath>
+
+#include "tessera/models/dropout.h"
+
+namespace tessera::models {
+
+MultiHeadAttentionImpl::MultiHeadAttentionImpl(std::int64_t d_model, std::int64_t heads, std::int64_t hd, double p)
+    : num_heads(heads), head_dim(hd), dropout(p) {
+  const auto inner = heads * hd;
+  q = register_module("q", torch::nn::Linear(torch::nn::LinearOptions(d_model, inner).bias(false)));
+  k = register_module("k", torch::nn::Linear(torch::nn::LinearOptions(d_model, inner).bias(false)));
+  v = register_module("v", torch::nn::Linear(torch::nn::LinearOptions(d_model, inner).bias(false)));
+  o = register_module("o", torch::nn::Linear(torch::nn::LinearOptions(inner, d_model).bias(false)));
+}
+
+torch::Tensor MultiHeadAttentionImpl::split_heads(const torch::Tensor& x) const {
+  return x.view({x.size(0), x.size(1), num_heads, head_dim}).transpose(1, 2);
+}
+
+torch::Tensor MultiHeadAttentionImpl::project_keys(const torch::Tensor& x) { return split_heads(k(x)).contiguous(); }
+torch::Tensor MultiHeadAttentionImpl::project_values(const torch::Tensor& x) { return split_heads(v(x)).contiguous(); }
+
+torch::Tensor MultiHeadAttentionImpl::attend(const torch::Tensor& query_input, const torch::Tensor& keys,
+                                             const torch::Tensor& values, const torch::Tensor& bias) {
+  const auto B = query_input.size(0), T = query_input.size(1);
+  auto queries = split_heads(q(query_input));  // [B, H, T, hd]
+  auto scores = torch::matmul(queries, keys.transpose(-1, -2)) * (1.0 / std::sqrt(static_cast<double>(head_dim)));
+  if (bias.defined()) scores = scores + bias;
+  auto weights = models::dropout(torch::softmax(scores, -1), dropout, is_training());
+  auto context = torch::matmul(weights, values);  // [B, H, T, hd]
+  return o(context.transpose(1, 2).reshape({B, T, num_heads * head_dim}));
+}
+
+torch::Tensor MultiHeadAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& context, const torch::Tensor& bias) {
+  const auto& source = context.defined() ? context : x;
+  return attend(x, project_keys(source), project_values(source), bias);
+}
+
+}  // namespace tessera::models

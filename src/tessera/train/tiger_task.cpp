@@ -1,0 +1,170 @@
+#include "tessera/train/tiger_task.h"
+
+#include <fmt/format.h>
+
+#include "tessera/core/error.h"
+#include "tessera/data/fingerprint.h"
+#include "tessera/data/split.h"
+#include "tessera/eval/evaluator.h"
+#include "tessera/infer/tiger_recommender.h"
+#include "tessera/train/checkpoint.h"
+
+namespace tessera::train {
+
+namespace {
+
+nlohmann::json semantic_ids_json(const tokenize::SemanticIds& ids) {
+  return {{"method", ids.method},
+          {"dataset_fingerprint", ids.dataset_fingerprint},
+          {"num_items", ids.num_items},
+          {"num_quantizer_levels", ids.num_quantizer_levels},
+          {"level_sizes", ids.level_sizes},
+          {"codes", ids.codes}};
+}
+
+tokenize::SemanticIds semantic_ids_from_json(const nlohmann::json& j, const std::string& where) {
+  try {
+    tokenize::SemanticIds ids;
+    ids.method = j.at("method");
+    ids.dataset_fingerprint = j.at("dataset_fingerprint");
+    ids.num_items = j.at("num_items");
+    ids.num_quantizer_levels = j.at("num_quantizer_levels");
+    ids.level_sizes = j.at("level_sizes").get<std::vector<std::int32_t>>();
+    ids.codes = j.at("codes").get<std::vector<std::int32_t>>();
+    if (static_cast<std::int64_t>(ids.level_sizes.size()) != ids.num_levels() ||
+        static_cast<std::int64_t>(ids.codes.size()) != (ids.num_items + 1) * ids.num_levels()) {
+      throw Error("inconsistent sizes");
+    }
+    return ids;
+  } catch (const std::exception& e) {
+    throw Error::at(where, 0, std::string("bad semantic IDs in the checkpoint: ") + e.what());
+  }
+}
+
+class TigerTask : public TrainingTask {
+ public:
+  TigerTask(const data::Dataset& dataset, const TrainConfig& config) : dataset_(dataset), config_(config) {
+    auto ids = std::make_shared<tokenize::SemanticIds>(tokenize::load_semantic_ids(config.semantic_ids));
+    const auto fingerprint = data::dataset_fingerprint(dataset);
+    if (ids->dataset_fingerprint != fingerprint || ids->num_items != dataset.num_items) {
+      throw Error::at(config.semantic_ids, 0,
+                      fmt::format("semantic IDs were made for another dataset (fingerprint {}, {} items); this dataset '{}' has "
+                                  "fingerprint {} and {} items",
+                                  ids->dataset_fingerprint, ids->num_items, dataset.name, fingerprint, dataset.num_items));
+    }
+    ids_ = ids;
+    model_ = std::make_shared<models::TigerImpl>(tiger_spec(config, *ids_));
+    for (std::int64_t u = 0; u < dataset.num_users(); ++u) {
+      const auto n = static_cast<std::int32_t>(data::training_sequence(dataset, u).size());
+      for (std::int32_t p = 1; p < n; ++p) examples_.push_back({static_cast<std::int32_t>(u), p});
+    }
+    recommender_ = std::make_unique<infer::TigerRecommender>(model_, ids_, infer::BeamSearchOptions{config.beam_width, true});
+  }
+
+  std::string kind() const override { return "tiger"; }
+  std::string unit() const override { return "ex"; }
+  torch::nn::Module& module() override { return *model_; }
+  std::int64_t num_examples() const override { return static_cast<std::int64_t>(examples_.size()); }
+  std::int64_t example_length(std::int64_t e) const override {
+    return std::min<std::int64_t>(config_.max_len, examples_[static_cast<std::size_t>(e)].position);
+  }
+
+  StepLoss loss(const std::vector<std::int64_t>& batch, std::int64_t /*step*/) override {
+    const auto B = static_cast<std::int64_t>(batch.size());
+    const auto L = ids_->num_levels();
+    std::vector<std::span<const std::int32_t>> histories;
+    std::vector<std::int64_t> buckets;
+    auto targets = torch::empty({B, L}, torch::kLong);
+    auto* t = targets.data_ptr<std::int64_t>();
+    for (std::int64_t b = 0; b < B; ++b) {
+      const auto& ex = examples_[static_cast<std::size_t>(batch[static_cast<std::size_t>(b)])];
+      const auto sequence = data::training_sequence(dataset_, ex.user);
+      const auto start = std::max<std::int64_t>(0, ex.position - config_.max_len);
+      histories.push_back(sequence.subspan(static_cast<std::size_t>(start), static_cast<std::size_t>(ex.position - start)));
+      const auto code = ids_->code(sequence[static_cast<std::size_t>(ex.position)]);
+      for (std::int64_t l = 0; l < L; ++l) t[b * L + l] = code[static_cast<std::size_t>(l)];
+      if (config_.user_buckets > 0) buckets.push_back(models::hashed_user_bucket(ex.user, config_.user_buckets));
+    }
+    auto tokens = model_->history_tokens(ids_->codes, histories);
+    torch::Tensor users;
+    if (config_.user_buckets > 0) users = torch::tensor(buckets, torch::kLong);
+    auto logits = model_->decode_teacher_forced(model_->encode(tokens, users), targets);
+    torch::Tensor loss = torch::zeros({});
+    for (std::int64_t l = 0; l < L; ++l) loss = loss + torch::cross_entropy_loss(logits[static_cast<std::size_t>(l)], targets.select(1, l));
+    return {loss / static_cast<double>(L), B * L};
+  }
+
+  std::string metric() const override { return "recall@10"; }
+  std::map<std::string, double> validate() override {
+    eval::EvalOptions options;
+    options.split = data::Split::kValidation;
+    options.cutoffs = {10};
+    options.exclude_history = config_.eval_exclude_history;
+    options.bootstrap_samples = 0;
+    options.max_users = config_.eval_users;
+    auto result = eval::evaluate_lists(*recommender_, dataset_, options);
+    model_->train();
+    return {{"recall@10", result.metrics.at("recall@10").mean}, {"ndcg@10", result.metrics.at("ndcg@10").mean}};
+  }
+
+  nlohmann::json model_meta() const override { return {{"semantic_ids", semantic_ids_json(*ids_)}}; }
+
+ private:
+  struct Example {
+    std::int32_t user;      // dataset user
+    std::int32_t position;  // index of the target in the user's training sequence (>= 1)
+  };
+  const data::Dataset& dataset_;
+  TrainConfig config_;
+  std::shared_ptr<const tokenize::SemanticIds> ids_;
+  std::shared_ptr<models::TigerImpl> model_;
+  std::vector<Example> examples_;
+  std::unique_ptr<infer::TigerRecommender> recommender_;
+};
+
+}  // namespace
+
+models::TigerSpec tiger_spec(const TrainConfig& c, const tokenize::SemanticIds& ids) {
+  models::TigerSpec spec;
+  for (auto size : ids.level_sizes) spec.level_sizes.push_back(size);
+  spec.max_items = c.max_len;
+  spec.d_model = c.d_model;
+  spec.num_heads = c.num_heads;
+  spec.head_dim = c.head_width();
+  spec.ffn_dim = c.ffn_width();
+  spec.encoder_layers = c.num_blocks;
+  spec.decoder_layers = c.decoder_blocks();
+  spec.dropout = c.dropout;
+  spec.user_buckets = c.user_buckets;
+  return spec;
+}
+
+std::unique_ptr<TrainingTask> make_tiger_task(const data::Dataset& dataset, const TrainConfig& config) {
+  return std::make_unique<TigerTask>(dataset, config);
+}
+
+TrainedTiger load_trained_tiger(const std::string& path, const data::Dataset* dataset) {
+  auto ckpt = load_checkpoint(path);
+  if (ckpt.meta.value("kind", "") != "tiger") {
+    throw Error::at(path, 0, "is a '" + ckpt.meta.value("kind", std::string("sequence_model")) + "' checkpoint, not a TIGER model");
+  }
+  TrainedTiger trained;
+  trained.meta = ckpt.meta;
+  apply_json(trained.config, ckpt.meta.at("config"), path);
+  if (dataset) {
+    const auto fingerprint = data::dataset_fingerprint(*dataset);
+    if (ckpt.meta["dataset"].at("fingerprint") != fingerprint) {
+      throw Error::at(path, 0, fmt::format("model was trained on dataset '{}' (fingerprint {}) but the given dataset '{}' has fingerprint {}",
+                                           ckpt.meta["dataset"].value("name", "?"), ckpt.meta["dataset"]["fingerprint"].get<std::string>(),
+                                           dataset->name, fingerprint));
+    }
+  }
+  auto ids = std::make_shared<tokenize::SemanticIds>(semantic_ids_from_json(ckpt.meta.at("model_meta").at("semantic_ids"), path));
+  trained.semantic_ids = ids;
+  trained.model = std::make_shared<models::TigerImpl>(tiger_spec(trained.config, *ids));
+  restore_module(ckpt, *trained.model, path);
+  trained.model->eval();
+  return trained;
+}
+
+}  // namespace tessera::train

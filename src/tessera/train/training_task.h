@@ -1,0 +1,63 @@
+#pragma once
+// TrainingTask: what one model family contributes to the shared training loop (trainer.h).
+//
+// The loop owns everything that is the same for every model: epochs, shuffling and length
+// bucketing, learning-rate schedule, AdamW, clipping, validation cadence, early stopping,
+// checkpoints, exact resume, logs and progress. A task owns the model, turns a batch of its
+// training examples into a loss, and validates the model on the validation split. Item-ID
+// sequence models (SASRec, HSTU) train one example per user (every position carries a loss);
+// TIGER trains one example per (history, next item) pair.
+//
+// Tasks are used from one thread.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "tessera/data/dataset.h"
+#include "tessera/train/config.h"
+
+namespace tessera::train {
+
+class TrainingTask {
+ public:
+  virtual ~TrainingTask() = default;
+
+  // Checkpoint "kind" ("sequence_model", "tiger"), and the unit of progress ("seq", "ex").
+  virtual std::string kind() const = 0;
+  virtual std::string unit() const = 0;
+
+  virtual torch::nn::Module& module() = 0;
+
+  // Training examples of one epoch are 0..num_examples()-1; example_length() (history length)
+  // groups similar lengths into batches when length_bucketing is on.
+  virtual std::int64_t num_examples() const = 0;
+  virtual std::int64_t example_length(std::int64_t example) const = 0;
+
+  struct StepLoss {
+    torch::Tensor loss;         // scalar, differentiable
+    std::int64_t targets = 0;   // predictions that carry a loss (tokens for throughput)
+  };
+  // Loss of one batch in training mode. `step` (0-based optimizer step) seeds any sampling.
+  virtual StepLoss loss(const std::vector<std::int64_t>& examples, std::int64_t step) = 0;
+
+  // The validation metric that early stopping maximises ("ndcg@10", "recall@10"), and a
+  // validation run that returns it (and optionally more metrics, keyed the same way).
+  virtual std::string metric() const = 0;
+  virtual std::map<std::string, double> validate() = 0;
+
+  // Extra metadata saved in every checkpoint so the model can be rebuilt from it alone
+  // (e.g. TIGER's semantic IDs). Default: none.
+  virtual nlohmann::json model_meta() const { return nlohmann::json::object(); }
+};
+
+// The task for config.model (throws tessera::Error for an unknown model or bad inputs, such as
+// a semantic-ID file made for another dataset). The seed must already be set.
+std::unique_ptr<TrainingTask> make_training_task(const data::Dataset& dataset, const TrainConfig& config);
+
+}  // namespace tessera::train

@@ -1,0 +1,161 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <set>
+
+#include "infer/tiger_fixture.h"
+#include "tessera/core/error.h"
+#include "tessera/infer/beam_search.h"
+#include "tessera/infer/semantic_id_trie.h"
+#include "tessera/infer/tiger_recommender.h"
+
+namespace tessera::infer {
+namespace {
+
+using testing::random_semantic_ids;
+using testing::small_tiger;
+
+std::vector<std::vector<std::int32_t>> random_histories(std::int64_t count, std::int64_t num_items, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<std::vector<std::int32_t>> out;
+  for (std::int64_t i = 0; i < count; ++i) {
+    std::vector<std::int32_t> h(1 + rng() % 9);
+    for (auto& item : h) item = static_cast<std::int32_t>(1 + rng() % static_cast<std::uint64_t>(num_items));
+    out.push_back(h);
+  }
+  return out;
+}
+
+std::vector<std::span<const std::int32_t>> views(const std::vector<std::vector<std::int32_t>>& v) {
+  return {v.begin(), v.end()};
+}
+
+TEST(SemanticIdTrie, WalksEveryItemAndNothingElse) {
+  auto ids = random_semantic_ids(40, 1);
+  SemanticIdTrie trie(*ids);
+  EXPECT_EQ(trie.num_levels(), 3);
+  std::set<std::int32_t> found;
+  for (std::int64_t item = 1; item <= 40; ++item) {
+    std::int32_t node = 0;
+    for (auto c : ids->code(item)) node = trie.child(node, c);
+    ASSERT_NE(node, SemanticIdTrie::kNoNode);
+    EXPECT_EQ(trie.item(node), item);
+    found.insert(trie.item(node));
+  }
+  EXPECT_EQ(found.size(), 40u);
+  EXPECT_EQ(trie.child(0, 99), SemanticIdTrie::kNoNode);
+  // Leaves are exactly the items: count leaves reachable from the root.
+  std::int64_t leaves = 0;
+  std::vector<std::pair<std::int32_t, int>> stack{{0, 0}};
+  while (!stack.empty()) {
+    auto [node, depth] = stack.back();
+    stack.pop_back();
+    if (depth == 3) {
+      ++leaves;
+      EXPECT_GT(trie.item(node), 0);
+      continue;
+    }
+    EXPECT_EQ(trie.item(node), 0);
+    for (auto child : trie.children(node)) stack.push_back({child, depth + 1});
+  }
+  EXPECT_EQ(leaves, 40);
+}
+
+TEST(SemanticIdTrie, RefusesDuplicateIds) {
+  auto ids = random_semantic_ids(10, 2);
+  for (int l = 0; l < 3; ++l) ids->codes[static_cast<std::size_t>(2 * 3 + l)] = ids->codes[static_cast<std::size_t>(1 * 3 + l)];
+  EXPECT_THROW(SemanticIdTrie{*ids}, Error);
+}
+
+// The requirement: beam search never emits an ID that is not an item. Checked on every
+// output of many requests, with beams wider and narrower than the catalogue.
+TEST(BeamSearch, EveryOutputIsARealDistinctItemWithSortedScores) {
+  auto ids = random_semantic_ids(30, 3);
+  auto model = small_tiger(*ids);
+  TigerRecommender recommender(model, ids, {20, true});
+  const auto histories = random_histories(40, 30, 5);
+  for (std::int64_t width : {1, 5, 20, 64}) {
+    recommender.options().beam_width = width;
+    const auto results = recommender.generate({}, views(histories));
+    ASSERT_EQ(results.size(), histories.size());
+    for (const auto& r : results) {
+      ASSERT_EQ(r.items.size(), static_cast<std::size_t>(std::min<std::int64_t>(width, 30)));
+      std::set<std::int32_t> distinct(r.items.begin(), r.items.end());
+      EXPECT_EQ(distinct.size(), r.items.size());
+      for (std::size_t i = 0; i < r.items.size(); ++i) {
+        EXPECT_GE(r.items[i], 1);
+        EXPECT_LE(r.items[i], 30);
+        EXPECT_TRUE(std::isfinite(r.scores[i]));
+        EXPECT_LE(r.scores[i], 0.0f);
+        if (i > 0) EXPECT_LE(r.scores[i], r.scores[i - 1]);
+      }
+    }
+  }
+}
+
+// A beam wide enough to hold every item is exhaustive: the scores must equal each item's exact
+// log-probability under teacher forcing, and the order must be the true order.
+TEST(BeamSearch, ExhaustiveBeamMatchesTeacherForcedLogProbabilities) {
+  auto ids = random_semantic_ids(25, 4);
+  auto model = small_tiger(*ids);
+  TigerRecommender recommender(model, ids, {25, true});
+  std::vector<std::vector<std::int32_t>> histories = {{3, 7, 1}, {12}};
+  const auto results = recommender.generate({}, views(histories));
+  torch::NoGradGuard no_grad;
+  for (std::size_t b = 0; b < histories.size(); ++b) {
+    std::vector<std::span<const std::int32_t>> one = {histories[b]};
+    auto memory = model->encode(model->history_tokens(ids->codes, one), {});
+    ASSERT_EQ(results[b].items.size(), 25u);
+    for (std::size_t i = 0; i < results[b].items.size(); ++i) {
+      const auto item = results[b].items[i];
+      auto code = ids->code(item);
+      auto target = torch::tensor(std::vector<std::int64_t>(code.begin(), code.end())).view({1, 3});
+      auto logits = model->decode_teacher_forced(memory, target);
+      double logp = 0;
+      for (int l = 0; l < 3; ++l) logp += torch::log_softmax(logits[static_cast<std::size_t>(l)], -1)[0][code[static_cast<std::size_t>(l)]].item<double>();
+      EXPECT_NEAR(results[b].scores[i], logp, 1e-4) << "item " << item;
+    }
+  }
+}
+
+TEST(BeamSearch, KvCacheGivesTheSameResultsAsFullRecomputation) {
+  auto ids = random_semantic_ids(60, 6);
+  auto model = small_tiger(*ids, /*user_buckets=*/16);
+  const auto histories = random_histories(17, 60, 8);
+  std::vector<std::int64_t> users(histories.size());
+  for (std::size_t i = 0; i < users.size(); ++i) users[i] = static_cast<std::int64_t>(i * 31);
+  TigerRecommender cached(model, ids, {10, true});
+  TigerRecommender uncached(model, ids, {10, false});
+  const auto a = cached.generate(users, views(histories));
+  const auto b = uncached.generate(users, views(histories));
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    ASSERT_EQ(a[i].items, b[i].items);
+    for (std::size_t j = 0; j < a[i].scores.size(); ++j) EXPECT_NEAR(a[i].scores[j], b[i].scores[j], 1e-4);
+  }
+}
+
+TEST(BeamSearch, BatchedEqualsOneByOne) {
+  auto ids = random_semantic_ids(50, 9);
+  auto model = small_tiger(*ids);
+  TigerRecommender recommender(model, ids, {8, true});
+  const auto histories = random_histories(9, 50, 10);
+  const auto batched = recommender.generate({}, views(histories));
+  for (std::size_t i = 0; i < histories.size(); ++i) {
+    std::vector<std::span<const std::int32_t>> one = {histories[i]};
+    const auto single = recommender.generate({}, one);
+    EXPECT_EQ(single[0].items, batched[i].items) << "request " << i;
+  }
+}
+
+TEST(BeamSearch, RejectsUnknownItemsAndEmptyHistories) {
+  auto ids = random_semantic_ids(10, 11);
+  auto model = small_tiger(*ids);
+  TigerRecommender recommender(model, ids, {5, true});
+  std::vector<std::vector<std::int32_t>> bad = {{1, 11}};
+  EXPECT_THROW(recommender.generate({}, views(bad)), Error);
+  std::vector<std::vector<std::int32_t>> empty = {{}};
+  EXPECT_THROW(recommender.generate({}, views(empty)), Error);
+}
+
+}  // namespace
+}  // namespace tessera::infer
