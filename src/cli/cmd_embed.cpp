@@ -20,7 +20,7 @@ void add_embed_command(CLI::App& app) {
     std::string data, kind, out, checkpoint, extra_text;
     std::int64_t dim = 64, window = 5, min_df = 2;
     std::uint64_t seed = 0;
-    double pmi_shift = 1.0;
+    double pmi_shift = 5.0;
     std::vector<std::string> inputs;
     std::vector<double> weights;
     bool check = false;
@@ -118,9 +118,10 @@ void add_embed_command(CLI::App& app) {
     if (!details.empty()) fmt::print("  {}\n", details);
     if (args->check) {
       const auto c = tokenize::check_item_matrix(matrix, dataset);
-      fmt::print("  check ({} items): top-10 neighbours sharing an attribute {:.3f}; mean cosine to top-10 attribute-sharing items {:.3f} vs "
-                 "random items {:.3f}; last-item neighbour HR@10 (validation) {:.4f}\n",
-                 c.items_checked, c.neighbour_attribute_precision, c.mean_cosine_shared_attribute, c.mean_cosine_random, c.last_item_hr10);
+      fmt::print("  check ({} items): top-10 neighbours sharing an attribute {:.3f} (random items {:.3f}); mean cosine to the top-10 "
+                 "attribute-sharing items {:.3f} (random items {:.3f}); last-item neighbour HR@10 (validation) {:.4f}\n",
+                 c.items_checked, c.neighbour_attribute_precision, c.random_attribute_precision, c.mean_cosine_shared_attribute,
+                 c.mean_cosine_random, c.last_item_hr10);
     }
   });
 }

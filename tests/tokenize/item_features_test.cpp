@@ -13,6 +13,8 @@
 #include "tessera/tokenize/features_svd.h"
 #include "tessera/tokenize/item_features.h"
 #include "tessera/tokenize/item_matrix.h"
+#include "tessera/train/checkpoint.h"
+#include "tessera/train/trainer.h"
 
 namespace tessera::tokenize {
 namespace {
@@ -208,6 +210,9 @@ TEST(Item2Vec, FrequentlyCooccurringItemsAreCloser) {
   Item2VecOptions options;
   options.dim = 2;  // one direction per block of items
   options.window = 2;
+  // Two equal blocks: every PMI is about ln 2, below the default shift ln 5.
+  EXPECT_NE(error_of([&] { build_item2vec_matrix(d, options); }).find("--pmi-shift"), std::string::npos);
+  options.negative_shift = 1.0;
   Item2VecReport report;
   const auto m = build_item2vec_matrix(d, options, &report);
   EXPECT_EQ(m.kind, "item2vec");
@@ -237,6 +242,7 @@ TEST(ItemFeatures, SameSeedGivesIdenticalMatrices) {
   Item2VecOptions item2vec;
   item2vec.seed = 11;
   item2vec.dim = 3;
+  item2vec.negative_shift = 1.0;
   EXPECT_EQ(build_item2vec_matrix(co, item2vec).values, build_item2vec_matrix(co, item2vec).values);
 }
 
@@ -277,6 +283,31 @@ TEST(Fusion, MismatchedDatasetIsRefused) {
   EXPECT_NO_THROW(check_matrix_matches_dataset(build_content_matrix(d, {}), d, "content"));
 }
 
+TEST(SasrecFeatures, RowsAreTheCheckpointsItemTable) {
+  TempDir dir;
+  const auto d = shop_dataset();
+  train::TrainConfig config;
+  config.d_model = 8;
+  config.max_len = 4;
+  auto model = models::make_model(train::model_spec(config, d.num_items));
+  const nlohmann::json meta = {{"kind", "sequence_model"},
+                               {"config", train::to_json(config)},
+                               {"dataset", {{"name", d.name}, {"fingerprint", data::dataset_fingerprint(d)}, {"num_items", d.num_items}}}};
+  train::save_checkpoint(train::capture_checkpoint(*model, nullptr, meta), dir.file("best.ckpt"));
+  const auto m = build_sasrec_matrix(d, dir.file("best.ckpt"));
+  EXPECT_EQ(m.kind, "sasrec");
+  EXPECT_EQ(m.dim, 8);
+  EXPECT_EQ(m.dataset_fingerprint, data::dataset_fingerprint(d));
+  torch::NoGradGuard no_grad;
+  torch::Tensor expected = model->item_embeddings().clone();
+  expected[0].zero_();
+  EXPECT_TRUE(torch::equal(item_matrix_tensor(m), expected));
+
+  const auto other = cooccurrence_dataset();  // same item count, other sequences
+  const auto message = error_of([&] { build_sasrec_matrix(other, dir.file("best.ckpt")); });
+  EXPECT_NE(message.find("best.ckpt"), std::string::npos) << message;
+}
+
 TEST(ItemFeatures, CheckSeesAttributeStructure) {
   const auto d = shop_dataset();
   ContentOptions options;
@@ -285,6 +316,8 @@ TEST(ItemFeatures, CheckSeesAttributeStructure) {
   EXPECT_EQ(c.items_checked, 6);
   EXPECT_DOUBLE_EQ(c.neighbour_attribute_precision, 1.0);
   EXPECT_GT(c.mean_cosine_shared_attribute, c.mean_cosine_random);
+  EXPECT_GE(c.random_attribute_precision, 0.0);
+  EXPECT_LT(c.random_attribute_precision, 1.0);
 }
 
 }  // namespace

@@ -97,7 +97,10 @@ ItemMatrix build_item2vec_matrix(const data::Dataset& dataset, const Item2VecOpt
     }
   }
   r.positive_pmi_pairs = static_cast<std::int64_t>(pmi_values.size());
-  if (pmi_values.empty()) throw Error(fmt::format("item2vec: no pair has PMI above ln({}) in dataset '{}'", options.negative_shift, dataset.name));
+  if (pmi_values.empty()) {
+    throw Error(fmt::format("item2vec: no pair of items in dataset '{}' has PMI above ln({:g}); use a smaller --pmi-shift (1 = positive PMI)",
+                            dataset.name, options.negative_shift));
+  }
   const torch::Tensor indices = torch::stack({torch::tensor(kept_rows, torch::kLong), torch::tensor(kept_cols, torch::kLong)});
   const torch::Tensor sppmi = torch::sparse_coo_tensor(indices, torch::tensor(pmi_values, torch::kFloat64), {n + 1, n + 1}).coalesce();
   progress.finish(fmt::format("item2vec: {} co-occurring pairs, {} with positive shifted PMI; randomized SVD to {} dims",

@@ -33,7 +33,7 @@ ItemMatrix build_sasrec_matrix(const data::Dataset& dataset, const std::string& 
 struct Item2VecOptions {
   std::int64_t dim = 64;
   std::int64_t window = 5;         // positions to each side
-  double negative_shift = 1.0;     // k in "PMI - ln k"; 1 = plain positive PMI
+  double negative_shift = 5.0;     // k in "PMI - ln k"; 1 = plain positive PMI
   double context_smoothing = 0.75; // alpha; 1 = none
   std::uint64_t seed = 0;
 };

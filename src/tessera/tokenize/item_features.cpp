@@ -137,6 +137,7 @@ ItemMatrixCheck check_item_matrix(const ItemMatrix& matrix, const data::Dataset&
   check.items_checked = static_cast<std::int64_t>(sample.size());
 
   check.mean_cosine_shared_attribute = check.mean_cosine_random = check.neighbour_attribute_precision = nan;
+  check.random_attribute_precision = nan;
   if (dataset.has_metadata() && !sample.empty()) {
     const torch::Tensor sample_t = torch::tensor(sample, torch::kLong);
     torch::Tensor sims = torch::mm(x.index_select(0, sample_t), x.t());  // [S, n + 1]
@@ -174,6 +175,16 @@ ItemMatrixCheck check_item_matrix(const ItemMatrix& matrix, const data::Dataset&
                                                                                       .view({static_cast<std::int64_t>(sample.size()), k, -1}))
                                           .sum(2);
     check.mean_cosine_random = random_sims.mean().item<double>();
+    const torch::Tensor random_items = nonzero_items.index_select(0, pick.flatten()).view({static_cast<std::int64_t>(sample.size()), k});
+    auto random_a = random_items.accessor<std::int64_t, 2>();
+    std::int64_t random_hits = 0;
+    for (std::size_t s = 0; s < sample.size(); ++s) {
+      for (std::int64_t t = 0; t < k; ++t) {
+        random_hits += share_attribute(attrs[static_cast<std::size_t>(sample[s])],
+                                       attrs[static_cast<std::size_t>(random_a[static_cast<std::int64_t>(s)][t])]) ? 1 : 0;
+      }
+    }
+    check.random_attribute_precision = static_cast<double>(random_hits) / static_cast<double>(sample.size() * static_cast<std::size_t>(k));
   }
 
   // Next-item sanity check on the validation split.

@@ -64,6 +64,8 @@ struct ItemMatrixCheck {
   // Fraction of the `neighbours` nearest neighbours (by cosine, non-zero rows only) of each
   // checked item that share at least one attribute with it; NaN without metadata.
   double neighbour_attribute_precision = 0;
+  // The same fraction for the random items above (what precision means by chance).
+  double random_attribute_precision = 0;
   // Validation split: HR@10 of ranking every item by cosine to the user's last history item
   // (a next-item sanity check that needs no model; uses no test targets).
   double last_item_hr10 = 0;
