@@ -25,11 +25,22 @@ torch::Tensor MultiHeadAttentionImpl::project_values(const torch::Tensor& x) { r
 torch::Tensor MultiHeadAttentionImpl::attend(const torch::Tensor& query_input, const torch::Tensor& keys,
                                              const torch::Tensor& values, const torch::Tensor& bias) {
   const auto B = query_input.size(0), T = query_input.size(1);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
   auto queries = split_heads(q(query_input));  // [B, H, T, hd]
-  auto scores = torch::matmul(queries, keys.transpose(-1, -2)) * (1.0 / std::sqrt(static_cast<double>(head_dim)));
-  if (bias.defined()) scores = scores + bias;
-  auto weights = models::dropout(torch::softmax(scores, -1), dropout, is_training());
-  auto context = torch::matmul(weights, values);  // [B, H, T, hd]
+  torch::Tensor context;
+  if (T == 1) {
+    // One query per sequence (incremental decoding): broadcast products instead of B*H tiny
+    // GEMVs, which libtorch's CPU bmm (without MKL) dispatches one by one.
+    auto scores = (queries * keys).sum(-1).unsqueeze(2) * scale;  // [B, H, 1, S]
+    if (bias.defined()) scores = scores + bias;
+    auto weights = models::dropout(torch::softmax(scores, -1), dropout, is_training());
+    context = (weights.squeeze(2).unsqueeze(-1) * values).sum(2).unsqueeze(2);  // [B, H, 1, hd]
+  } else {
+    auto scores = torch::matmul(queries, keys.transpose(-1, -2)) * scale;
+    if (bias.defined()) scores = scores + bias;
+    auto weights = models::dropout(torch::softmax(scores, -1), dropout, is_training());
+    context = torch::matmul(weights, values);  // [B, H, T, hd]
+  }
   return o(context.transpose(1, 2).reshape({B, T, num_heads * head_dim}));
 }
 
