@@ -45,7 +45,7 @@ SemanticIdRecipe recipe(std::string label, std::string embedding, std::string me
 BenchmarkSpec tiger_spec(std::string name, std::string description, std::string input, std::string metadata, std::string config,
                          nlohmann::json targets, std::vector<SemanticIdRecipe> recipes, int seeds, std::string extra_text = "") {
   BenchmarkSpec spec{std::move(name), std::move(description), std::move(input), std::move(metadata), std::move(config), false,
-                     false, std::move(targets)};
+                     false, std::move(targets), {}, 1};
   for (auto& r : recipes) r.extra_text = extra_text;
   spec.semantic_ids = std::move(recipes);
   spec.seeds = seeds;

@@ -28,6 +28,7 @@ void visit_fields(Config& c, Visitor&& v) {
   v("head_dim", c.head_dim);
   v("user_buckets", c.user_buckets);
   v("beam_width", c.beam_width);
+  v("max_targets_per_user", c.max_targets_per_user);
   v("loss", c.loss);
   v("num_negatives", c.num_negatives);
   v("negative_sampler", c.negative_sampler);
@@ -81,6 +82,8 @@ void TrainConfig::validate() const {
   require(head_dim >= 0, "head_dim", "must be >= 0");
   require(user_buckets >= 0, "user_buckets", "must be >= 0");
   require(beam_width >= 1, "beam_width", "must be >= 1");
+  require(max_targets_per_user >= 0, "max_targets_per_user", "must be >= 0");
+  require(model == "tiger" || max_targets_per_user == 0, "max_targets_per_user", "is only used by tiger");
   require(max_len >= 1, "max_len", "must be >= 1");
   require(d_model >= 1, "d_model", "must be >= 1");
   require(num_blocks >= 1, "num_blocks", "must be >= 1");

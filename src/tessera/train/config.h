@@ -32,6 +32,7 @@ struct TrainConfig {
   std::int64_t head_dim = 0;         // per-head width; 0 = d_model / num_heads
   std::int64_t user_buckets = 0;     // hashed user-ID tokens in the encoder input; 0 = none
   std::int64_t beam_width = 20;      // constrained beam search for validation and inference
+  std::int64_t max_targets_per_user = 0;  // train on each user's most recent N targets only; 0 = all
 
   // Loss.
   std::string loss = "full";          // "full": softmax over all items; "sampled": sampled softmax

@@ -88,12 +88,7 @@ class SequenceTask : public TrainingTask {
 
   std::string metric() const override { return "ndcg@10"; }
   std::map<std::string, double> validate() override {
-    eval::EvalOptions options;
-    options.split = data::Split::kValidation;
-    options.cutoffs = {10};
-    options.exclude_history = config_.eval_exclude_history;
-    options.bootstrap_samples = 0;
-    options.max_users = config_.eval_users;
+    const auto options = validation_options(config_);
     auto result = eval::evaluate(scorer_, dataset_, options);
     return {{"ndcg@10", result.metrics.at("ndcg@10").mean}, {"hr@10", result.metrics.at("hr@10").mean}};
   }

@@ -56,7 +56,10 @@ class TigerTask : public TrainingTask {
     model_ = std::make_shared<models::TigerImpl>(tiger_spec(config, *ids_));
     for (std::int64_t u = 0; u < dataset.num_users(); ++u) {
       const auto n = static_cast<std::int32_t>(data::training_sequence(dataset, u).size());
-      for (std::int32_t p = 1; p < n; ++p) examples_.push_back({static_cast<std::int32_t>(u), p});
+      const std::int32_t first = config.max_targets_per_user > 0
+                                     ? std::max<std::int32_t>(1, n - static_cast<std::int32_t>(config.max_targets_per_user))
+                                     : 1;
+      for (std::int32_t p = first; p < n; ++p) examples_.push_back({static_cast<std::int32_t>(u), p});
     }
     recommender_ = std::make_unique<infer::TigerRecommender>(model_, ids_, infer::BeamSearchOptions{config.beam_width, true});
   }
@@ -96,12 +99,7 @@ class TigerTask : public TrainingTask {
 
   std::string metric() const override { return "recall@10"; }
   std::map<std::string, double> validate() override {
-    eval::EvalOptions options;
-    options.split = data::Split::kValidation;
-    options.cutoffs = {10};
-    options.exclude_history = config_.eval_exclude_history;
-    options.bootstrap_samples = 0;
-    options.max_users = config_.eval_users;
+    const auto options = validation_options(config_);
     auto result = eval::evaluate_lists(*recommender_, dataset_, options);
     model_->train();
     return {{"recall@10", result.metrics.at("recall@10").mean}, {"ndcg@10", result.metrics.at("ndcg@10").mean}};

@@ -1,7 +1,8 @@
 #pragma once
 // The training task of TIGER (models/tiger.h): one example per (history, next item) pair of
 // every user's training sequence (each position after the first is a target; the history is
-// the up to max_len items before it), teacher-forced cross-entropy over the target's semantic-ID
+// the up to max_len items before it; with max_targets_per_user only each user's most recent
+// targets), teacher-forced cross-entropy over the target's semantic-ID
 // codes (mean over levels), and validation Recall@10 by constrained beam search.
 //
 // The semantic IDs come from config.semantic_ids and must have been made for the same dataset

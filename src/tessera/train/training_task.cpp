@@ -6,6 +6,16 @@
 
 namespace tessera::train {
 
+eval::EvalOptions validation_options(const TrainConfig& config) {
+  eval::EvalOptions options;
+  options.split = data::Split::kValidation;
+  options.cutoffs = {10};
+  options.exclude_history = config.eval_exclude_history;
+  options.bootstrap_samples = 0;
+  options.max_users = config.eval_users;
+  return options;
+}
+
 std::unique_ptr<TrainingTask> make_training_task(const data::Dataset& dataset, const TrainConfig& config) {
   if (config.model == "tiger") return make_tiger_task(dataset, config);
   if (config.model == "sasrec") return make_sequence_task(dataset, config);

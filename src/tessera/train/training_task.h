@@ -20,6 +20,7 @@
 #include <torch/torch.h>
 
 #include "tessera/data/dataset.h"
+#include "tessera/eval/evaluator.h"
 #include "tessera/train/config.h"
 
 namespace tessera::train {
@@ -55,6 +56,10 @@ class TrainingTask {
   // (e.g. TIGER's semantic IDs). Default: none.
   virtual nlohmann::json model_meta() const { return nlohmann::json::object(); }
 };
+
+// The evaluation options of validation runs during training: validation split, cutoff 10, no
+// bootstrap, config.eval_users users and config.eval_exclude_history.
+eval::EvalOptions validation_options(const TrainConfig& config);
 
 // The task for config.model (throws tessera::Error for an unknown model or bad inputs, such as
 // a semantic-ID file made for another dataset). The seed must already be set.
