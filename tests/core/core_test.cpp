@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include "test_util.h"
+
 #include <filesystem>
 #include <fstream>
 
@@ -13,18 +15,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string temp_path(const std::string& name) {
-  return (fs::temp_directory_path() / ("tessera_core_" + std::to_string(::getpid()) + "_" + name)).string();
-}
-
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+std::string temp_path(const std::string& name) { return testing::temp_path("core", name); }
+using testing::message_of;
 
 TEST(Error, NamesFileAndLine) {
   EXPECT_STREQ(Error::at("data/ratings.csv", 1432, "expected 4 columns, got 3").what(),

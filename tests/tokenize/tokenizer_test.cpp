@@ -2,6 +2,8 @@
 // RQ-KMeans, RQ-VAE, random codes, the quality report and determinism.
 #include <gtest/gtest.h>
 
+#include "test_util.h"
+
 #include <unistd.h>
 
 #include <chrono>
@@ -26,18 +28,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string temp_path(const std::string& name) {
-  return (fs::temp_directory_path() / ("tessera_tokenize_" + std::to_string(::getpid()) + "_" + name)).string();
-}
-
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+std::string temp_path(const std::string& name) { return testing::temp_path("tokenize", name); }
+using testing::message_of;
 
 // n points around `clusters` well-separated centres in `dim` dimensions; labels[i] is point i's
 // centre. Centres are +-3 per coordinate, noise has standard deviation `noise`. `sizes` overrides
