@@ -11,14 +11,15 @@ namespace tessera::infer {
 
 LoadedModel LoadedModel::load(const std::string& path, const data::Dataset* dataset) {
   LoadedModel loaded;
-  loaded.kind_ = train::load_checkpoint(path).meta.value("kind", std::string("sequence_model"));
+  const auto checkpoint = train::load_checkpoint(path);  // read once, restored by the family's loader
+  loaded.kind_ = checkpoint.meta.value("kind", std::string("sequence_model"));
   if (loaded.kind_ == "tiger") {
-    auto trained = train::load_trained_tiger(path, dataset);
+    auto trained = train::load_trained_tiger(checkpoint, path, dataset);
     loaded.config_ = trained.config;
     loaded.tiger_ = std::make_unique<TigerRecommender>(trained.model, trained.semantic_ids,
                                                        BeamSearchOptions{trained.config.beam_width, true}, trained.config.model);
   } else if (loaded.kind_ == "sequence_model") {
-    auto trained = train::load_trained_model(path, dataset);
+    auto trained = train::load_trained_model(checkpoint, path, dataset);
     loaded.config_ = trained.config;
     loaded.sequence_model_ = trained.model;
     loaded.scorer_ = std::make_unique<SequenceModelScorer>(trained.model, trained.config.model, trained.config.max_len);

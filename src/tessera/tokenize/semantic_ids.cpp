@@ -15,6 +15,8 @@ namespace {
 
 constexpr const char* kMagic = "TSRSIDS";
 
+}  // namespace
+
 // Throws "<where>: <what>" on the first broken invariant of the header contract: level sizes
 // positive, codes sized (num_items + 1) * (L + 1), row 0 all zeros, every code in its level's
 // range, every item's full ID distinct.
@@ -60,8 +62,6 @@ void validate_semantic_ids(const SemanticIds& ids, const std::string& where) {
     }
   }
 }
-
-}  // namespace
 
 void assign_with_disambiguation(SemanticIds& ids, std::span<const std::int32_t> quantizer_codes,
                                 std::span<const std::int32_t> codebook_sizes, std::int64_t num_items) {

@@ -48,6 +48,11 @@ inline constexpr std::uint32_t kSemanticIdsFormatVersion = 1;
 void assign_with_disambiguation(SemanticIds& ids, std::span<const std::int32_t> quantizer_codes,
                                 std::span<const std::int32_t> codebook_sizes, std::int64_t num_items);
 
+// Checks the contract above: level sizes positive, codes sized (num_items + 1) * num_levels(),
+// row 0 all zeros, every code in its level's range, every item's full ID distinct. Throws
+// tessera::Error "<where>: <what>" on the first violation. save/load call it.
+void validate_semantic_ids(const SemanticIds& ids, const std::string& where);
+
 // Throws tessera::Error naming the file on I/O failure.
 void save_semantic_ids(const SemanticIds& ids, const std::string& path);
 // Throws tessera::Error naming the file when it is missing, not a semantic-ID file, newer,

@@ -23,22 +23,19 @@ nlohmann::json semantic_ids_json(const tokenize::SemanticIds& ids) {
 }
 
 tokenize::SemanticIds semantic_ids_from_json(const nlohmann::json& j, const std::string& where) {
+  tokenize::SemanticIds ids;
   try {
-    tokenize::SemanticIds ids;
     ids.method = j.at("method");
     ids.dataset_fingerprint = j.at("dataset_fingerprint");
     ids.num_items = j.at("num_items");
     ids.num_quantizer_levels = j.at("num_quantizer_levels");
     ids.level_sizes = j.at("level_sizes").get<std::vector<std::int32_t>>();
     ids.codes = j.at("codes").get<std::vector<std::int32_t>>();
-    if (static_cast<std::int64_t>(ids.level_sizes.size()) != ids.num_levels() ||
-        static_cast<std::int64_t>(ids.codes.size()) != (ids.num_items + 1) * ids.num_levels()) {
-      throw Error("inconsistent sizes");
-    }
-    return ids;
   } catch (const std::exception& e) {
     throw Error::at(where, 0, std::string("bad semantic IDs in the checkpoint: ") + e.what());
   }
+  tokenize::validate_semantic_ids(ids, where + " (semantic IDs)");
+  return ids;
 }
 
 class TigerTask : public TrainingTask {
@@ -142,7 +139,10 @@ std::unique_ptr<TrainingTask> make_tiger_task(const data::Dataset& dataset, cons
 }
 
 TrainedTiger load_trained_tiger(const std::string& path, const data::Dataset* dataset) {
-  auto ckpt = load_checkpoint(path);
+  return load_trained_tiger(load_checkpoint(path), path, dataset);
+}
+
+TrainedTiger load_trained_tiger(const Checkpoint& ckpt, const std::string& path, const data::Dataset* dataset) {
   if (ckpt.meta.value("kind", "") != "tiger") {
     throw Error::at(path, 0, "is a '" + ckpt.meta.value("kind", std::string("sequence_model")) + "' checkpoint, not a TIGER model");
   }

@@ -16,6 +16,7 @@
 
 #include "tessera/models/tiger.h"
 #include "tessera/tokenize/semantic_ids.h"
+#include "tessera/train/checkpoint.h"
 #include "tessera/train/training_task.h"
 
 namespace tessera::train {
@@ -35,5 +36,7 @@ struct TrainedTiger {
 // Loads a TIGER checkpoint (best.ckpt, last.ckpt). If `dataset` is given, checks that the
 // checkpoint was trained on it. Throws tessera::Error naming the file otherwise.
 TrainedTiger load_trained_tiger(const std::string& checkpoint_path, const data::Dataset* dataset = nullptr);
+// The same for a checkpoint already read from `path` (named in errors).
+TrainedTiger load_trained_tiger(const Checkpoint& checkpoint, const std::string& path, const data::Dataset* dataset);
 
 }  // namespace tessera::train

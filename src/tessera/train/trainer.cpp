@@ -301,7 +301,10 @@ TrainResult train_model(const data::Dataset& dataset, const TrainConfig& config,
 }
 
 TrainedModel load_trained_model(const std::string& path, const data::Dataset* dataset) {
-  auto ckpt = load_checkpoint(path);
+  return load_trained_model(load_checkpoint(path), path, dataset);
+}
+
+TrainedModel load_trained_model(const Checkpoint& ckpt, const std::string& path, const data::Dataset* dataset) {
   TrainedModel trained;
   trained.meta = ckpt.meta;
   if (!ckpt.meta.contains("config") || !ckpt.meta.contains("dataset")) throw Error::at(path, 0, "not a tessera model checkpoint (no config)");

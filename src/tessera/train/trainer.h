@@ -21,6 +21,7 @@
 #include "tessera/data/dataset.h"
 #include "tessera/models/registry.h"
 #include "tessera/models/sequence_model.h"
+#include "tessera/train/checkpoint.h"
 #include "tessera/train/config.h"
 
 namespace tessera::train {
@@ -61,6 +62,8 @@ struct TrainedModel {
 // Loads best.ckpt / last.ckpt (or any checkpoint path). If `dataset` is given, checks that the
 // checkpoint was trained on it (same fingerprint) and throws tessera::Error if not.
 TrainedModel load_trained_model(const std::string& checkpoint_path, const data::Dataset* dataset = nullptr);
+// The same for a checkpoint already read from `path` (named in errors).
+TrainedModel load_trained_model(const Checkpoint& checkpoint, const std::string& path, const data::Dataset* dataset);
 
 // The model spec a config describes, for a dataset with num_items items.
 models::ModelSpec model_spec(const TrainConfig& config, std::int64_t num_items);
