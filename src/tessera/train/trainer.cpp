@@ -197,6 +197,8 @@ TrainResult train_model(const data::Dataset& dataset, const TrainConfig& config,
   result.valid_metric = metric;
   const auto call_start = Clock::now();
   std::int64_t examples_done = 0, tokens_done = 0, epochs_this_call = 0, steps_this_call = 0;
+  std::int64_t real_tokens = 0, computed_tokens = 0, padded_tokens = 0;
+  double flops_done = 0;
   constexpr std::int64_t kProfileFirstStep = 10;
   constexpr int kProfileSteps = 5;
   std::optional<torch::autograd::profiler::RecordProfile> profiler;
@@ -242,6 +244,10 @@ TrainResult train_model(const data::Dataset& dataset, const TrainConfig& config,
       ++loss_count;
       examples_done += count;
       tokens_done += step_loss.targets;
+      computed_tokens += step_loss.computed_tokens;
+      padded_tokens += step_loss.padded_tokens;
+      real_tokens += step_loss.real_tokens;
+      flops_done += step_loss.flops;
       progress.advance(count, fmt::format("epoch {}/{}  loss {:.4f}  lr {:.2e}", epoch, config.epochs, loss_sum / loss_count, lr));
     }
     const double epoch_seconds = seconds_since(epoch_start);
@@ -295,6 +301,11 @@ TrainResult train_model(const data::Dataset& dataset, const TrainConfig& config,
   result.total_seconds = seconds_since(call_start);
   result.examples_per_second = result.train_seconds > 0 ? static_cast<double>(examples_done) / result.train_seconds : 0;
   result.tokens_per_second = result.train_seconds > 0 ? static_cast<double>(tokens_done) / result.train_seconds : 0;
+  if (padded_tokens > 0) {
+    result.padding_fraction_saved = 1.0 - static_cast<double>(computed_tokens) / static_cast<double>(padded_tokens);
+    result.padding_fraction = 1.0 - static_cast<double>(real_tokens) / static_cast<double>(padded_tokens);
+  }
+  result.achieved_gflops = result.train_seconds > 0 ? flops_done / result.train_seconds / 1e9 : 0;
   result.final_train_loss = state.history.empty() ? 0.0 : state.history.back()["loss"].get<double>();
   result.best_checkpoint = best_path;
   return result;

@@ -44,6 +44,11 @@ struct TrainResult {
   double total_seconds = 0;            // wall time of this call, validation and checkpoints included
   double examples_per_second = 0;      // training examples (sequences for SASRec) per second of train_seconds
   double tokens_per_second = 0;        // positions with a loss per second of train_seconds
+  // 1 - computed / padded token slots over all steps: the share of a padded batch's work that the
+  // packed (jagged) path skipped. 0 for the padded path or when the task does not count tokens.
+  double padding_fraction_saved = 0;
+  double padding_fraction = 0;         // padding slots / padded slots of the batches (what packing can save)
+  double achieved_gflops = 0;          // task-estimated FLOPs per second of train_seconds, in GFLOP/s; 0 = unknown
   double final_train_loss = 0;
   std::string best_checkpoint;         // path to best.ckpt
 };

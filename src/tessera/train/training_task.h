@@ -43,6 +43,13 @@ class TrainingTask {
   struct StepLoss {
     torch::Tensor loss;         // scalar, differentiable
     std::int64_t targets = 0;   // predictions that carry a loss (tokens for throughput)
+    // Token slots: `real_tokens` are the input tokens that are items, `computed_tokens` what the
+    // model actually ran on (= real_tokens for a packed batch), `padded_tokens` what a padded
+    // [B, L] batch of the same examples holds. All 0 when the task does not count them.
+    std::int64_t real_tokens = 0;
+    std::int64_t computed_tokens = 0;
+    std::int64_t padded_tokens = 0;
+    double flops = 0;           // estimated forward + backward FLOPs of the step (model + loss); 0 = unknown
   };
   // Loss of one batch in training mode. `step` (0-based optimizer step) seeds any sampling.
   virtual StepLoss loss(const std::vector<std::int64_t>& examples, std::int64_t step) = 0;
