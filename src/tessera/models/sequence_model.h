@@ -17,12 +17,13 @@ namespace tessera::models {
 
 // What every item-ID sequence model is built from (the model-related keys of the config).
 struct ModelSpec {
-  std::string name = "sasrec";  // "sasrec"
+  std::string name = "sasrec";  // "sasrec" or "hstu"
   std::int64_t num_items = 0;   // items are 1..num_items, 0 = padding
   std::int64_t max_len = 200;   // longest history the model reads
   std::int64_t d_model = 50;
   std::int64_t num_blocks = 2;
   std::int64_t num_heads = 1;
+  std::int64_t head_dim = 0;    // HSTU: per-head width of Q, K and V (d_qk = d_v); 0 = d_model / num_heads
   std::int64_t ffn_dim = 50;
   double dropout = 0.2;
   // Score = cos(hidden, item) / temperature instead of the raw dot product (as in HSTU's public
@@ -35,6 +36,11 @@ struct ModelSpec {
 struct SequenceModelImpl : torch::nn::Module {
   // items: [B, L] int64, 0 = padding, left-padded. Returns hidden states [B, L, d] float.
   virtual torch::Tensor encode(const torch::Tensor& items) = 0;
+
+  // The same on packed sequences (models/packing.h): items [T] int64 (no padding), offsets
+  // [B + 1] int64. Returns [T, d]. Models with a jagged path (HSTU) compute on real tokens only;
+  // the default pads to [B, longest], runs encode() and drops the padding rows.
+  virtual torch::Tensor encode_packed(const torch::Tensor& items, const torch::Tensor& offsets);
 
   // Output item table [num_items + 1, d] float; row 0 is padding and is never a valid item.
   virtual torch::Tensor item_embeddings() = 0;

@@ -9,13 +9,14 @@ namespace tessera::train {
 TrainingBatch make_training_batch(const data::Dataset& dataset, std::span<const std::int64_t> users, std::int64_t max_len) {
   std::vector<std::span<const std::int32_t>> sequences;
   sequences.reserve(users.size());
+  for (auto u : users) sequences.push_back(data::training_sequence(dataset, u));
+  return make_training_batch(sequences, max_len);
+}
+
+TrainingBatch make_training_batch(const std::vector<std::span<const std::int32_t>>& sequences, std::int64_t max_len) {
   std::int64_t longest = 1;
-  for (auto u : users) {
-    auto seq = data::training_sequence(dataset, u);
-    sequences.push_back(seq);
-    longest = std::max<std::int64_t>(longest, static_cast<std::int64_t>(seq.size()) - 1);
-  }
-  const std::int64_t B = static_cast<std::int64_t>(users.size());
+  for (const auto& seq : sequences) longest = std::max<std::int64_t>(longest, static_cast<std::int64_t>(seq.size()) - 1);
+  const std::int64_t B = static_cast<std::int64_t>(sequences.size());
   const std::int64_t L = std::min(max_len, longest);
   TrainingBatch batch;
   batch.inputs = torch::zeros({B, L}, torch::kLong);
@@ -33,6 +34,37 @@ TrainingBatch make_training_batch(const data::Dataset& dataset, std::span<const 
     }
     batch.num_targets += n;
   }
+  return batch;
+}
+
+PackedTrainingBatch make_packed_training_batch(const std::vector<std::span<const std::int32_t>>& sequences, std::int64_t max_len) {
+  const std::int64_t B = static_cast<std::int64_t>(sequences.size());
+  PackedTrainingBatch batch;
+  batch.offsets = torch::empty({B + 1}, torch::kLong);
+  auto* off = batch.offsets.data_ptr<std::int64_t>();
+  off[0] = 0;
+  std::int64_t longest = 1;
+  for (std::int64_t b = 0; b < B; ++b) {
+    const std::int64_t n = std::clamp<std::int64_t>(static_cast<std::int64_t>(sequences[b].size()) - 1, 0, max_len);
+    off[b + 1] = off[b] + n;
+    longest = std::max(longest, n);
+  }
+  const std::int64_t T = off[B];
+  batch.inputs = torch::empty({T}, torch::kLong);
+  batch.targets = torch::empty({T}, torch::kLong);
+  auto* in = batch.inputs.data_ptr<std::int64_t>();
+  auto* out = batch.targets.data_ptr<std::int64_t>();
+  for (std::int64_t b = 0; b < B; ++b) {
+    const auto& seq = sequences[b];
+    const std::int64_t n = off[b + 1] - off[b];
+    const std::int64_t first = static_cast<std::int64_t>(seq.size()) - 1 - n;
+    for (std::int64_t j = 0; j < n; ++j) {
+      in[off[b] + j] = seq[first + j];
+      out[off[b] + j] = seq[first + j + 1];
+    }
+  }
+  batch.num_targets = T;
+  batch.padded_tokens = B * std::min(max_len, longest);
   return batch;
 }
 

@@ -21,6 +21,20 @@ struct TrainingBatch {
   std::int64_t num_targets = 0;  // real (non-zero) targets, i.e. tokens that carry a loss
 };
 TrainingBatch make_training_batch(const data::Dataset& dataset, std::span<const std::int64_t> users, std::int64_t max_len);
+// The same from the sequences themselves (one per example, each in time order).
+TrainingBatch make_training_batch(const std::vector<std::span<const std::int32_t>>& sequences, std::int64_t max_len);
+
+// The packed (jagged) form of the same batch: no padding; example b's inputs are rows
+// offsets[b] .. offsets[b+1] of `inputs`, in time order, and targets[t] is the item after
+// inputs[t] (every row carries a target).
+struct PackedTrainingBatch {
+  torch::Tensor inputs;   // [T] int64
+  torch::Tensor targets;  // [T] int64, all in 1..num_items
+  torch::Tensor offsets;  // [B + 1] int64
+  std::int64_t num_targets = 0;    // = T
+  std::int64_t padded_tokens = 0;  // B * L of the padded batch of the same sequences
+};
+PackedTrainingBatch make_packed_training_batch(const std::vector<std::span<const std::int32_t>>& sequences, std::int64_t max_len);
 
 // Left-padded histories for inference: [B, L] int64 with L = min(max_len, longest history);
 // longer histories keep their most recent max_len items.

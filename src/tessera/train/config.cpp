@@ -32,6 +32,9 @@ void visit_fields(Config& c, Visitor&& v) {
   v("loss", c.loss);
   v("num_negatives", c.num_negatives);
   v("negative_sampler", c.negative_sampler);
+  v("in_batch_negatives", c.in_batch_negatives);
+  v("packed_batches", c.packed_batches);
+  v("stochastic_length_alpha", c.stochastic_length_alpha);
   v("batch_size", c.batch_size);
   v("length_bucketing", c.length_bucketing);
   v("epochs", c.epochs);
@@ -76,7 +79,8 @@ void TrainConfig::validate() const {
   auto require = [](bool ok, const std::string& key, const std::string& what) {
     if (!ok) throw Error(fmt::format("config key '{}': {}", key, what));
   };
-  require(model == "sasrec" || model == "tiger", "model", "unknown model '" + model + "' (known: sasrec, tiger)");
+  require(model == "sasrec" || model == "hstu" || model == "tiger", "model",
+          "unknown model '" + model + "' (known: sasrec, hstu, tiger)");
   require(model != "tiger" || !semantic_ids.empty(), "semantic_ids", "tiger needs a semantic-ID file (tessera tokenize)");
   require(num_decoder_blocks >= 0, "num_decoder_blocks", "must be >= 0");
   require(head_dim >= 0, "head_dim", "must be >= 0");
@@ -94,7 +98,11 @@ void TrainConfig::validate() const {
   require(dropout >= 0 && dropout < 1, "dropout", "must be in [0, 1)");
   require(temperature > 0, "temperature", "must be > 0");
   require(loss == "full" || loss == "sampled", "loss", "must be 'full' or 'sampled'");
-  require(num_negatives >= 1, "num_negatives", "must be >= 1");
+  require(num_negatives >= 0, "num_negatives", "must be >= 0");
+  require(in_batch_negatives >= 0, "in_batch_negatives", "must be >= 0");
+  require(loss != "sampled" || num_negatives + in_batch_negatives >= 1, "num_negatives",
+          "sampled softmax needs num_negatives or in_batch_negatives >= 1");
+  require(stochastic_length_alpha >= 0 && stochastic_length_alpha <= 2, "stochastic_length_alpha", "must be in [0, 2]");
   require(negative_sampler == "uniform" || negative_sampler == "popularity", "negative_sampler",
           "must be 'uniform' or 'popularity'");
   require(batch_size >= 1, "batch_size", "must be >= 1");

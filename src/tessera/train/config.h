@@ -16,7 +16,7 @@ namespace tessera::train {
 
 struct TrainConfig {
   // Model.
-  std::string model = "sasrec";  // "sasrec" or "tiger"
+  std::string model = "sasrec";  // "sasrec", "hstu" or "tiger"
   std::int64_t max_len = 200;    // history length the model sees (most recent items)
   std::int64_t d_model = 50;     // embedding and hidden width
   std::int64_t num_blocks = 2;   // transformer blocks
@@ -29,7 +29,7 @@ struct TrainConfig {
   // Generative retrieval (TIGER). num_blocks is the encoder depth.
   std::string semantic_ids;          // semantic-ID file from `tessera tokenize` (required for tiger)
   std::int64_t num_decoder_blocks = 0;  // decoder depth; 0 = num_blocks
-  std::int64_t head_dim = 0;         // per-head width; 0 = d_model / num_heads
+  std::int64_t head_dim = 0;         // per-head width (HSTU: d_qk = d_v); 0 = d_model / num_heads
   std::int64_t user_buckets = 0;     // hashed user-ID tokens in the encoder input; 0 = none
   std::int64_t beam_width = 20;      // constrained beam search for validation and inference
   std::int64_t max_targets_per_user = 0;  // train on each user's most recent N targets only; 0 = all
@@ -38,6 +38,14 @@ struct TrainConfig {
   std::string loss = "full";          // "full": softmax over all items; "sampled": sampled softmax
   std::int64_t num_negatives = 128;   // sampled softmax: negatives per batch (shared by all positions)
   std::string negative_sampler = "uniform";  // "uniform" or "popularity" (unigram^0.75); both logQ-corrected
+  std::int64_t in_batch_negatives = 0;  // sampled softmax: also this many targets of the batch as negatives
+                                        // (popularity-distributed); logQ uses the mixture of both samplers
+
+  // Item-ID sequence models (SASRec, HSTU).
+  bool packed_batches = true;      // jagged batches without padding (HSTU computes on real tokens only)
+  double stochastic_length_alpha = 0;  // HSTU's stochastic length: 0 = off; else a training sequence of
+                                       // n > max_len^(alpha/2) items is cut, with probability
+                                       // 1 - max_len^alpha / n^2, to a random ordered subset of that size
 
   // Optimisation.
   std::int64_t batch_size = 128;   // sequences per step

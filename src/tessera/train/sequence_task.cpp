@@ -1,6 +1,9 @@
 #include "tessera/train/sequence_task.h"
 
+#include <algorithm>
 #include <cmath>
+#include <numeric>
+#include <random>
 
 #include "tessera/data/split.h"
 #include "tessera/eval/evaluator.h"
@@ -15,10 +18,14 @@ namespace tessera::train {
 
 namespace {
 
-// Negative sampling for the sampled-softmax loss: candidates and their log sampling probability.
+// Negatives for the sampled-softmax loss, shared by every row of a step: num_negatives drawn from
+// the catalogue (uniform or unigram^0.75) plus in_batch_negatives drawn from the step's targets
+// (so popular items appear as often as they are targets). Every logit is corrected by the log of
+// its expected number of draws under that mixture, M_c q_c(i) + M_b q_b(i).
 class NegativeSampler {
  public:
-  NegativeSampler(const data::Dataset& dataset, const TrainConfig& config) : num_negatives_(config.num_negatives) {
+  NegativeSampler(const data::Dataset& dataset, const TrainConfig& config)
+      : catalogue_draws_(config.num_negatives), batch_draws_(config.in_batch_negatives) {
     const auto V = dataset.num_items;
     auto weights = torch::zeros({V + 1}, torch::kDouble);
     if (config.negative_sampler == "popularity") {
@@ -30,22 +37,60 @@ class NegativeSampler {
     }
     weights[0] = 0.0;
     probabilities_ = (weights / weights.sum()).to(torch::kFloat);
-    log_q_ = probabilities_.clamp_min(1e-30).log();
   }
 
-  // Draws the negatives of one step; deterministic in (seed, step).
-  std::pair<torch::Tensor, torch::Tensor> sample(std::uint64_t seed, std::int64_t step) const {
+  struct Draw {
+    torch::Tensor negatives;       // [M] int64
+    torch::Tensor log_q_negative;  // [M] float
+    torch::Tensor log_q_target;    // [N] float
+  };
+  // Draws the negatives of one step for these targets ([N] int64); deterministic in (seed, step).
+  Draw sample(const torch::Tensor& targets, std::uint64_t seed, std::int64_t step) const {
     auto gen = at::detail::createCPUGenerator(seed * 0x9E3779B97F4A7C15ULL + static_cast<std::uint64_t>(step));
-    auto negatives = torch::multinomial(probabilities_, num_negatives_, /*replacement=*/true, gen);
-    return {negatives, log_q_.index_select(0, negatives)};
+    std::vector<torch::Tensor> parts;
+    auto expected = probabilities_ * static_cast<double>(catalogue_draws_);  // [V+1] draws per item
+    if (catalogue_draws_ > 0) parts.push_back(torch::multinomial(probabilities_, catalogue_draws_, /*replacement=*/true, gen));
+    if (batch_draws_ > 0 && targets.numel() > 0) {
+      const auto N = targets.size(0);
+      auto rows = torch::randint(N, {batch_draws_}, gen, torch::kLong);
+      parts.push_back(targets.index_select(0, rows));
+      auto counts = torch::bincount(targets, {}, probabilities_.size(0)).to(torch::kFloat);
+      expected = expected + counts * (static_cast<double>(batch_draws_) / static_cast<double>(N));
+    }
+    auto log_expected = expected.clamp_min(1e-30).log();
+    Draw draw;
+    draw.negatives = torch::cat(parts);
+    draw.log_q_negative = log_expected.index_select(0, draw.negatives);
+    draw.log_q_target = log_expected.index_select(0, targets);
+    return draw;
   }
-  torch::Tensor log_q(const torch::Tensor& items) const { return log_q_.index_select(0, items); }
 
  private:
-  std::int64_t num_negatives_;
-  torch::Tensor probabilities_;  // [V+1] float
-  torch::Tensor log_q_;          // [V+1] float
+  std::int64_t catalogue_draws_, batch_draws_;
+  torch::Tensor probabilities_;  // [V+1] float, catalogue sampling distribution
 };
+
+// HSTU's stochastic length: a sequence of n > max_len^(alpha/2) items is replaced, with
+// probability 1 - max_len^alpha / n^2, by a random ordered subset of max_len^(alpha/2) items.
+// n counts the items the model would see (at most max_len + 1). Deterministic in `rng`.
+std::vector<std::int32_t> stochastic_length(std::span<const std::int32_t> sequence, std::int64_t max_len, double alpha,
+                                            std::mt19937_64& rng) {
+  const auto n = std::min<std::int64_t>(static_cast<std::int64_t>(sequence.size()), max_len + 1);
+  auto recent = sequence.subspan(sequence.size() - static_cast<std::size_t>(n));
+  const auto keep = std::max<std::int64_t>(2, static_cast<std::int64_t>(std::pow(static_cast<double>(max_len), alpha / 2.0)));
+  std::vector<std::int32_t> out(recent.begin(), recent.end());
+  if (n <= keep) return out;
+  const double p_cut = 1.0 - std::pow(static_cast<double>(max_len), alpha) / (static_cast<double>(n) * static_cast<double>(n));
+  if (std::uniform_real_distribution<double>(0.0, 1.0)(rng) >= p_cut) return out;
+  std::vector<std::int64_t> index(static_cast<std::size_t>(n));
+  std::iota(index.begin(), index.end(), 0);
+  std::shuffle(index.begin(), index.end(), rng);
+  index.resize(static_cast<std::size_t>(keep));
+  std::sort(index.begin(), index.end());
+  out.clear();
+  for (auto i : index) out.push_back(recent[static_cast<std::size_t>(i)]);
+  return out;
+}
 
 class SequenceTask : public TrainingTask {
  public:
@@ -67,23 +112,58 @@ class SequenceTask : public TrainingTask {
   }
 
   StepLoss loss(const std::vector<std::int64_t>& examples, std::int64_t step) override {
-    std::vector<std::int64_t> batch_users;
-    batch_users.reserve(examples.size());
-    for (auto e : examples) batch_users.push_back(users_[static_cast<std::size_t>(e)]);
-    auto batch = make_training_batch(dataset_, batch_users, config_.max_len);
-    auto hidden = model_->encode(batch.inputs);  // [B, L, d]
-    auto flat_targets = batch.targets.reshape({-1});
-    auto rows = flat_targets.nonzero().squeeze(1);
-    auto h = hidden.reshape({-1, hidden.size(2)}).index_select(0, rows);
-    auto targets = flat_targets.index_select(0, rows);
-    torch::Tensor loss;
-    if (sampler_) {
-      auto [negatives, log_q_neg] = sampler_->sample(static_cast<std::uint64_t>(config_.seed), step);
-      loss = sampled_softmax_cross_entropy(h, model_->item_embeddings(), targets, negatives, log_q_neg, sampler_->log_q(targets));
-    } else {
-      loss = full_softmax_cross_entropy(h, model_->item_embeddings(), targets);
+    // The examples' sequences, cut by stochastic length when it is on.
+    std::vector<std::span<const std::int32_t>> sequences;
+    std::vector<std::vector<std::int32_t>> cut;
+    sequences.reserve(examples.size());
+    cut.reserve(examples.size());
+    std::mt19937_64 rng(static_cast<std::uint64_t>(config_.seed) * 0x2545F4914F6CDD1DULL + static_cast<std::uint64_t>(step));
+    for (auto e : examples) {
+      auto seq = data::training_sequence(dataset_, users_[static_cast<std::size_t>(e)]);
+      if (config_.stochastic_length_alpha > 0) {
+        cut.push_back(stochastic_length(seq, config_.max_len, config_.stochastic_length_alpha, rng));
+        seq = cut.back();
+      }
+      sequences.push_back(seq);
     }
-    return {loss, batch.num_targets};
+
+    StepLoss result;
+    torch::Tensor h, targets;  // [N, d], [N]: the positions that carry a loss
+    if (config_.packed_batches) {
+      auto batch = make_packed_training_batch(sequences, config_.max_len);
+      h = model_->encode_packed(batch.inputs, batch.offsets);
+      targets = batch.targets;
+      result.computed_tokens = batch.num_targets;
+      result.padded_tokens = batch.padded_tokens;
+    } else {
+      auto batch = make_training_batch(sequences, config_.max_len);
+      auto hidden = model_->encode(batch.inputs);  // [B, L, d]
+      auto flat_targets = batch.targets.reshape({-1});
+      auto rows = flat_targets.nonzero().squeeze(1);
+      h = hidden.reshape({-1, hidden.size(2)}).index_select(0, rows);
+      targets = flat_targets.index_select(0, rows);
+      result.computed_tokens = result.padded_tokens = batch.inputs.numel();
+    }
+    result.targets = result.real_tokens = targets.size(0);
+
+    std::int64_t candidates = dataset_.num_items;
+    if (sampler_) {
+      auto draw = sampler_->sample(targets, static_cast<std::uint64_t>(config_.seed), step);
+      candidates = draw.negatives.size(0) + 1;
+      result.loss = sampled_softmax_cross_entropy(h, model_->item_embeddings(), targets, draw.negatives, draw.log_q_negative,
+                                                  draw.log_q_target);
+    } else {
+      result.loss = full_softmax_cross_entropy(h, model_->item_embeddings(), targets);
+    }
+    // Useful FLOPs (real tokens only), forward + backward ~ 3x forward.
+    double flops = 0;
+    for (const auto& seq : sequences) {
+      const auto n = std::clamp<std::int64_t>(static_cast<std::int64_t>(seq.size()) - 1, 0, config_.max_len);
+      flops += static_cast<double>(n) * model_->flops_per_token(n);
+    }
+    flops += static_cast<double>(result.targets) * 2.0 * static_cast<double>(candidates) * static_cast<double>(config_.d_model);
+    result.flops = 3.0 * flops;
+    return result;
   }
 
   std::string metric() const override { return "ndcg@10"; }

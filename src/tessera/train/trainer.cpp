@@ -134,6 +134,7 @@ models::ModelSpec model_spec(const TrainConfig& c, std::int64_t num_items) {
   spec.d_model = c.d_model;
   spec.num_blocks = c.num_blocks;
   spec.num_heads = c.num_heads;
+  spec.head_dim = c.head_dim;
   spec.ffn_dim = c.ffn_width();
   spec.dropout = c.dropout;
   spec.l2_normalize = c.l2_normalize;

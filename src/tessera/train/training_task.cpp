@@ -18,7 +18,7 @@ eval::EvalOptions validation_options(const TrainConfig& config) {
 
 std::unique_ptr<TrainingTask> make_training_task(const data::Dataset& dataset, const TrainConfig& config) {
   if (config.model == "tiger") return make_tiger_task(dataset, config);
-  if (config.model == "sasrec") return make_sequence_task(dataset, config);
+  if (config.model == "sasrec" || config.model == "hstu") return make_sequence_task(dataset, config);
   throw Error("config key 'model': unknown model '" + config.model + "'");
 }
 

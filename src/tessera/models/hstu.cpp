@@ -1,0 +1,104 @@
+#include "tessera/models/hstu.h"
+
+#include <cmath>
+
+#include "tessera/models/dropout.h"
+#include "tessera/models/jagged_attention.h"
+#include "tessera/models/packing.h"
+
+namespace tessera::models {
+
+namespace F = torch::nn::functional;
+
+HstuLayerImpl::HstuLayerImpl(std::int64_t d_model, std::int64_t heads, std::int64_t dh, std::int64_t len, double p)
+    : num_heads(heads), head_dim(dh), max_len(len), dropout(p) {
+  const auto width = heads * dh;
+  input_norm = register_module("input_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d_model})));
+  uvqk = register_module("uvqk", torch::nn::Linear(d_model, 4 * width));
+  attention_norm = register_module("attention_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({width})));
+  out = register_module("out", torch::nn::Linear(width, d_model));
+  position_bias = register_parameter("position_bias", torch::zeros({len}));
+  torch::NoGradGuard no_grad;
+  position_bias.normal_(0.0, 0.02);
+}
+
+std::vector<torch::Tensor> HstuLayerImpl::project(const torch::Tensor& x) {
+  return torch::silu(uvqk(input_norm(x))).chunk(4, -1);
+}
+
+torch::Tensor HstuLayerImpl::output(const torch::Tensor& x, const torch::Tensor& attended, const torch::Tensor& u) {
+  return x + out(models::dropout(attention_norm(attended) * u, dropout, is_training()));
+}
+
+torch::Tensor HstuLayerImpl::forward_packed(const torch::Tensor& x, const torch::Tensor& offsets) {
+  const auto T = x.size(0);
+  auto parts = project(x);  // u, v, q, k: [T, H * dh]
+  auto view = [&](const torch::Tensor& t) { return t.reshape({T, num_heads, head_dim}); };
+  auto attended = jagged_causal_pointwise_attention(view(parts[2]), view(parts[3]), view(parts[1]), offsets, position_bias,
+                                                    static_cast<double>(max_len));
+  return output(x, attended.reshape({T, num_heads * head_dim}), parts[0]);
+}
+
+torch::Tensor HstuLayerImpl::forward_padded(const torch::Tensor& x, const torch::Tensor& valid) {
+  const auto B = x.size(0), L = x.size(1);
+  auto parts = project(x);  // [B, L, H * dh]
+  auto heads = [&](const torch::Tensor& t) { return t.reshape({B, L, num_heads, head_dim}).transpose(1, 2); };
+  auto attended = padded_causal_pointwise_attention(heads(parts[2]), heads(parts[3]), heads(parts[1]), valid, position_bias,
+                                                    static_cast<double>(max_len));  // [B, H, L, dh]
+  return output(x, attended.transpose(1, 2).reshape({B, L, num_heads * head_dim}), parts[0]);
+}
+
+HstuImpl::HstuImpl(const ModelSpec& opts) : options(opts) {
+  const auto dh = opts.head_dim > 0 ? opts.head_dim : opts.d_model / opts.num_heads;
+  item_embedding = register_module(
+      "item_embedding", torch::nn::Embedding(torch::nn::EmbeddingOptions(opts.num_items + 1, opts.d_model).padding_idx(0)));
+  position_embedding = register_module("position_embedding", torch::nn::Embedding(opts.max_len, opts.d_model));
+  layers = register_module("layers", torch::nn::ModuleList());
+  for (std::int64_t i = 0; i < opts.num_blocks; ++i) {
+    layers->push_back(HstuLayer(opts.d_model, opts.num_heads, dh, opts.max_len, opts.dropout));
+  }
+  torch::NoGradGuard no_grad;
+  item_embedding->weight.normal_(0.0, 1.0 / std::sqrt(static_cast<double>(opts.d_model)));
+  item_embedding->weight[0].zero_();
+  position_embedding->weight.normal_(0.0, 0.02);
+}
+
+torch::Tensor HstuImpl::finish(const torch::Tensor& hidden) const {
+  if (!options.l2_normalize) return hidden;
+  return F::normalize(hidden, F::NormalizeFuncOptions().dim(-1)).div(options.temperature);
+}
+
+torch::Tensor HstuImpl::encode(const torch::Tensor& items) {
+  const auto L = items.size(1);
+  TORCH_CHECK(L <= options.max_len, "sequence length ", L, " exceeds max_len ", options.max_len);
+  auto valid = items.ne(0);  // [B, L]
+  auto positions = torch::arange(L - 1, -1, -1, torch::kLong);
+  auto x = item_embedding(items) * std::sqrt(static_cast<double>(options.d_model)) + position_embedding(positions).unsqueeze(0);
+  auto mask = valid.unsqueeze(-1).to(x.dtype());
+  x = models::dropout(x, options.dropout, is_training()) * mask;
+  for (const auto& layer : *layers) x = layer->as<HstuLayer>()->forward_padded(x, valid) * mask;
+  return finish(x);
+}
+
+torch::Tensor HstuImpl::encode_packed(const torch::Tensor& items, const torch::Tensor& offsets) {
+  auto x = item_embedding(items) * std::sqrt(static_cast<double>(options.d_model)) + position_embedding(positions_from_end(offsets));
+  x = models::dropout(x, options.dropout, is_training());
+  for (const auto& layer : *layers) x = layer->as<HstuLayer>()->forward_packed(x, offsets);
+  return finish(x);
+}
+
+torch::Tensor HstuImpl::item_embeddings() {
+  if (!options.l2_normalize) return item_embedding->weight;
+  return F::normalize(item_embedding->weight, F::NormalizeFuncOptions().dim(-1));  // padding row stays 0
+}
+
+double HstuImpl::flops_per_token(std::int64_t n) const {
+  const double d = static_cast<double>(options.d_model);
+  const double width = static_cast<double>(options.num_heads * (options.head_dim > 0 ? options.head_dim : options.d_model / options.num_heads));
+  // Multiply-adds per token and layer: projection d x 4w, output w x d, and causal attention
+  // over (n + 1) / 2 keys on average, for scores (w) and the weighted sum (w).
+  const double per_layer = 4 * d * width + width * d + (static_cast<double>(n) + 1.0) / 2.0 * 2.0 * width;
+  return 2.0 * static_cast<double>(options.num_blocks) * per_layer;
+}
+
+}  // namespace tessera::models

@@ -1,0 +1,59 @@
+#pragma once
+// HSTU (Zhai et al., ICML 2024, "Actions Speak Louder than Words"): the Hierarchical Sequential
+// Transduction Unit over item IDs. Each layer:
+//   U, V, Q, K = split(SiLU(W_uvqk LayerNorm(x) + b))            one fused input projection
+//   A_ij       = SiLU(Q_i . K_j + rab[i - j]) / max_len, j <= i    pointwise, causal, no softmax
+//   x         <- x + W_o Dropout(LayerNorm(A V) * U)               gated output, residual
+// with a learned relative-position bias `rab` per layer (shared by its heads). Input: item
+// embedding * sqrt(d) + learned position (counted from the most recent item), dropout. Output:
+// the last layer's states (unit length / temperature with l2_normalize, as in the public setup).
+//
+// Two execution paths compute the same function: encode() on left-padded [B, L] batches (dense
+// attention with masks), and encode_packed() on packed sequences (jagged attention, cost
+// proportional to real tokens; models/jagged_attention.h).
+
+#include <cstdint>
+
+#include "tessera/models/sequence_model.h"
+
+namespace tessera::models {
+
+struct HstuLayerImpl : torch::nn::Module {
+  HstuLayerImpl(std::int64_t d_model, std::int64_t num_heads, std::int64_t head_dim, std::int64_t max_len, double dropout);
+
+  // Packed: x [T, d], offsets [B + 1] int64. Returns [T, d].
+  torch::Tensor forward_packed(const torch::Tensor& x, const torch::Tensor& offsets);
+  // Padded: x [B, L, d], valid [B, L] bool. Returns [B, L, d] (padding rows are x's rows).
+  torch::Tensor forward_padded(const torch::Tensor& x, const torch::Tensor& valid);
+
+  std::int64_t num_heads, head_dim, max_len;
+  double dropout;
+  torch::nn::LayerNorm input_norm{nullptr}, attention_norm{nullptr};
+  torch::nn::Linear uvqk{nullptr}, out{nullptr};
+  torch::Tensor position_bias;  // [max_len]: rab by distance i - j
+
+ private:
+  // u, v, q, k of x [..., d], each [..., H * head_dim].
+  std::vector<torch::Tensor> project(const torch::Tensor& x);
+  torch::Tensor output(const torch::Tensor& x, const torch::Tensor& attended, const torch::Tensor& u);
+};
+TORCH_MODULE(HstuLayer);
+
+struct HstuImpl : SequenceModelImpl {
+  explicit HstuImpl(const ModelSpec& spec);
+
+  torch::Tensor encode(const torch::Tensor& items) override;
+  torch::Tensor encode_packed(const torch::Tensor& items, const torch::Tensor& offsets) override;
+  torch::Tensor item_embeddings() override;
+  double flops_per_token(std::int64_t sequence_length) const override;
+
+  ModelSpec options;
+  torch::nn::Embedding item_embedding{nullptr}, position_embedding{nullptr};
+  torch::nn::ModuleList layers{nullptr};
+
+ private:
+  torch::Tensor finish(const torch::Tensor& hidden) const;
+};
+TORCH_MODULE(Hstu);
+
+}  // namespace tessera::models
