@@ -58,7 +58,9 @@ HstuImpl::HstuImpl(const ModelSpec& opts) : options(opts) {
     layers->push_back(HstuLayer(opts.d_model, opts.num_heads, dh, opts.max_len, opts.dropout));
   }
   torch::NoGradGuard no_grad;
-  item_embedding->weight.normal_(0.0, 1.0 / std::sqrt(static_cast<double>(opts.d_model)));
+  // As in the public setup: small item rows, so the input (x sqrt(d)) has norm ~1 and the layers'
+  // updates, not the current item's own row, dominate the output (which is tied to the same table).
+  item_embedding->weight.normal_(0.0, 0.02);
   item_embedding->weight[0].zero_();
   position_embedding->weight.normal_(0.0, 0.02);
 }

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "tessera/models/dropout.h"
+#include "tessera/models/packing.h"
 
 namespace tessera::models {
 
@@ -17,9 +18,18 @@ CausalSelfAttentionImpl::CausalSelfAttentionImpl(std::int64_t d_model, std::int6
 }
 
 torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& attn_bias) {
-  const auto B = x.size(0), L = x.size(1), d = x.size(2);
+  return out(attend(qkv(x), attn_bias));
+}
+
+torch::Tensor CausalSelfAttentionImpl::forward_packed(const torch::Tensor& x, const torch::Tensor& offsets,
+                                                      const torch::Tensor& attn_bias) {
+  const auto L = attn_bias.size(1);
+  return out(unpad(attend(pad_packed(qkv(x), offsets, L), attn_bias), offsets));
+}
+
+torch::Tensor CausalSelfAttentionImpl::attend(const torch::Tensor& projected, const torch::Tensor& attn_bias) {
+  const auto B = projected.size(0), L = projected.size(1), d = projected.size(2) / 3;
   const auto H = num_heads, dh = d / num_heads;
-  auto projected = qkv(x);  // [B, L, 3d]
   torch::Tensor q, k, v;    // [B*H, L, dh]
   if (H == 1) {
     // Contiguous copies: batched GEMM on strided views measured ~2x slower here.
@@ -37,7 +47,7 @@ torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x, const tor
   auto weights = models::dropout(torch::softmax(scores, -1), dropout, is_training());
   auto context = torch::bmm(weights, v);  // [B*H, L, dh]
   if (H > 1) context = context.view({B, H, L, dh}).transpose(1, 2).reshape({B, L, d});
-  return out(context);
+  return context;
 }
 
 SasRecBlockImpl::SasRecBlockImpl(std::int64_t d_model, std::int64_t heads, std::int64_t ffn_dim, double p)
@@ -52,6 +62,13 @@ SasRecBlockImpl::SasRecBlockImpl(std::int64_t d_model, std::int64_t heads, std::
 torch::Tensor SasRecBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& attn_bias) {
   auto drop = [&](const torch::Tensor& t) { return models::dropout(t, dropout, is_training()); };
   auto h = x + drop(attn(ln_attn(x), attn_bias));
+  auto f = ffn_out(drop(torch::gelu(ffn_in(ln_ffn(h)))));
+  return h + drop(f);
+}
+
+torch::Tensor SasRecBlockImpl::forward_packed(const torch::Tensor& x, const torch::Tensor& offsets, const torch::Tensor& attn_bias) {
+  auto drop = [&](const torch::Tensor& t) { return models::dropout(t, dropout, is_training()); };
+  auto h = x + drop(attn->forward_packed(ln_attn(x), offsets, attn_bias));
   auto f = ffn_out(drop(torch::gelu(ffn_in(ln_ffn(h)))));
   return h + drop(f);
 }
@@ -94,7 +111,7 @@ SasRecImpl::SasRecImpl(const ModelSpec& opts) : options(opts) {
 }
 
 torch::Tensor SasRecImpl::encode(const torch::Tensor& items) {
-  const auto B = items.size(0), L = items.size(1);
+  const auto L = items.size(1);
   TORCH_CHECK(L <= options.max_len, "sequence length ", L, " exceeds max_len ", options.max_len);
   auto valid = items.ne(0);  // [B, L]
   // Position 0 is the most recent item, so left padding never shifts positions.
@@ -105,6 +122,20 @@ torch::Tensor SasRecImpl::encode(const torch::Tensor& items) {
 
   auto attn_bias = causal_padding_bias(items, options.num_heads);
   for (const auto& block : *blocks) x = block->as<SasRecBlock>()->forward(x, attn_bias);
+  return finish(x);
+}
+
+torch::Tensor SasRecImpl::encode_packed(const torch::Tensor& items, const torch::Tensor& offsets) {
+  const auto L = std::max<std::int64_t>(1, (offsets.slice(0, 1) - offsets.slice(0, 0, -1)).max().item<std::int64_t>());
+  TORCH_CHECK(L <= options.max_len, "sequence length ", L, " exceeds max_len ", options.max_len);
+  auto x = item_embedding(items) * std::sqrt(static_cast<double>(options.d_model)) + position_embedding(positions_from_end(offsets));
+  x = models::dropout(x, options.dropout, is_training());
+  auto attn_bias = causal_padding_bias(pad_packed(items, offsets, L), options.num_heads);
+  for (const auto& block : *blocks) x = block->as<SasRecBlock>()->forward_packed(x, offsets, attn_bias);
+  return finish(x);
+}
+
+torch::Tensor SasRecImpl::finish(const torch::Tensor& x) {
   auto hidden = final_norm(x);
   if (options.l2_normalize) hidden = F::normalize(hidden, F::NormalizeFuncOptions().dim(-1)).div(options.temperature);
   return hidden;

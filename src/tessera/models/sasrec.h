@@ -21,16 +21,24 @@ struct CausalSelfAttentionImpl : torch::nn::Module {
   CausalSelfAttentionImpl(std::int64_t d_model, std::int64_t num_heads, double dropout);
   // x: [B, L, d]; attn_bias: [B * num_heads, L, L] from causal_padding_bias().
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& attn_bias);
+  // Packed rows x: [T, d] with offsets [B + 1]: the projections run on real rows only, the
+  // attention itself on the left-padded [B, L] layout. Returns [T, d].
+  torch::Tensor forward_packed(const torch::Tensor& x, const torch::Tensor& offsets, const torch::Tensor& attn_bias);
 
   std::int64_t num_heads;
   double dropout;
   torch::nn::Linear qkv{nullptr}, out{nullptr};
+
+ private:
+  // projected: [B, L, 3d] (q | k | v). Returns the attended values [B, L, d] before `out`.
+  torch::Tensor attend(const torch::Tensor& projected, const torch::Tensor& attn_bias);
 };
 TORCH_MODULE(CausalSelfAttention);
 
 struct SasRecBlockImpl : torch::nn::Module {
   SasRecBlockImpl(std::int64_t d_model, std::int64_t num_heads, std::int64_t ffn_dim, double dropout);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& attn_bias);
+  torch::Tensor forward_packed(const torch::Tensor& x, const torch::Tensor& offsets, const torch::Tensor& attn_bias);
 
   double dropout;
   torch::nn::LayerNorm ln_attn{nullptr}, ln_ffn{nullptr};
@@ -43,6 +51,9 @@ struct SasRecImpl : SequenceModelImpl {
   explicit SasRecImpl(const ModelSpec& spec);
 
   torch::Tensor encode(const torch::Tensor& items) override;
+  // Embeddings, LayerNorms, projections and feed-forward layers on real rows only; attention
+  // padded (softmax attention has no jagged kernel here).
+  torch::Tensor encode_packed(const torch::Tensor& items, const torch::Tensor& offsets) override;
   torch::Tensor item_embeddings() override;
   double flops_per_token(std::int64_t sequence_length) const override;
 
@@ -50,6 +61,9 @@ struct SasRecImpl : SequenceModelImpl {
   torch::nn::Embedding item_embedding{nullptr}, position_embedding{nullptr};
   torch::nn::ModuleList blocks{nullptr};
   torch::nn::LayerNorm final_norm{nullptr};
+
+ private:
+  torch::Tensor finish(const torch::Tensor& x);
 };
 TORCH_MODULE(SasRec);
 
