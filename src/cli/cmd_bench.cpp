@@ -1,10 +1,45 @@
-// tessera bench: run a named end-to-end benchmark and write bench/results/<name>.json.
+// tessera bench: run a named end-to-end benchmark and write bench/results/<name>.json;
+// tessera bench decode: TIGER decoding speed with and without the KV cache, from a checkpoint.
 #include <fmt/format.h>
 
 #include "cli/commands.h"
 #include "tessera/bench/benchmarks.h"
+#include "tessera/bench/decode_speed.h"
 
 namespace tessera::cli {
+
+namespace {
+
+void add_decode_command(CLI::App& bench) {
+  auto options = std::make_shared<bench::DecodeBenchOptions>();
+  auto* cmd = bench.add_subcommand("decode",
+                                   "TIGER decoding speed from a checkpoint, no training: beam search with and without the KV cache "
+                                   "on the same test users; writes <results-dir>/decode-<name>.json");
+  cmd->add_option("--checkpoint", options->checkpoint, "TIGER checkpoint (e.g. runs/bench/tiger-beauty/fused-seed42/best.ckpt)")
+      ->required();
+  cmd->add_option("--data", options->dataset, "Prepared dataset (.tsd) the model was trained on")->required();
+  cmd->add_option("--users", options->speed.max_users, "Test users to decode, evenly spaced (0 = all)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--batch-size", options->speed.batch_size, "Users per beam-search call")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--name", options->name, "Result name (default: <model>-<dataset>, e.g. tiger-beauty)");
+  cmd->add_option("--results-dir", options->results_dir, "Where decode-<name>.json goes")->capture_default_str();
+  cmd->callback([options] {
+    options->command_line = fmt::format("tessera bench decode --checkpoint {} --data {} --users {} --batch-size {}", options->checkpoint,
+                                        options->dataset, options->speed.max_users, options->speed.batch_size);
+    const auto result = bench::run_decode_benchmark(*options);
+    fmt::print("{}: {} users, beam {}, batches of {}\n", result["benchmark"].get<std::string>(), result["decode_users"].dump(),
+               result["beam_width"].dump(), result["decode_batch_size"].dump());
+    fmt::print("  KV cache     {:8.1f} users/s ({:.2f} s)\n", result["decode_users_per_second_kv_cache"].get<double>(),
+               result["decode_seconds_kv_cache"].get<double>());
+    fmt::print("  no KV cache  {:8.1f} users/s ({:.2f} s)\n", result["decode_users_per_second_no_kv_cache"].get<double>(),
+               result["decode_seconds_no_kv_cache"].get<double>());
+    fmt::print("  speedup      {:8.2f}x   (lists differing between the modes: {})\n", result["kv_cache_speedup"].get<double>(),
+               result["kv_cache_lists_differing"].dump());
+  });
+}
+
+}  // namespace
 
 void add_bench_command(CLI::App& app) {
   struct Args {
@@ -23,9 +58,12 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--set", args->options.overrides, "Override a config key of the benchmark (recorded in the result)");
   cmd->add_option("--seeds", args->options.seeds, "Training runs with consecutive seeds (default: the benchmark's own, 3 for tiger-beauty)")
       ->check(CLI::Range(1, 20));
+  add_decode_command(*cmd);
   cmd->callback([args, cmd] {
+    if (cmd->got_subcommand("decode")) return;
     if (args->list || args->name.empty()) {
       for (const auto& s : bench::benchmark_specs()) fmt::print("{:<22} {}\n", s.name, s.description);
+      fmt::print("{:<22} {}\n", "decode", "TIGER decoding speed with and without the KV cache from a checkpoint (tessera bench decode --help)");
       return;
     }
     std::string command = "tessera bench " + args->name;
@@ -49,6 +87,11 @@ void add_bench_command(CLI::App& app) {
                  "invalid items {:.4f}\n",
                  result["collision_rate"].get<double>(), result["codebook_utilization"].get<double>(),
                  result["decode_users_per_second"].get<double>(), result["invalid_item_rate"].get<double>());
+    }
+    if (result.contains("kv_cache_speedup")) {
+      fmt::print("  decoding {} users: KV cache {:.1f} users/s, no cache {:.1f} users/s, speedup {:.2f}x\n", result["decode_users"].dump(),
+                 result["decode_users_per_second_kv_cache"].get<double>(), result["decode_users_per_second_no_kv_cache"].get<double>(),
+                 result["kv_cache_speedup"].get<double>());
     }
     if (result.contains("variants")) {
       for (const auto& v : result["variants"]) {

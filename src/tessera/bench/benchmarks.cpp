@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -18,6 +19,7 @@
 #include "tessera/eval/evaluator.h"
 #include "tessera/eval/popularity.h"
 #include "tessera/eval/report.h"
+#include "tessera/bench/decode_speed.h"
 #include "tessera/bench/semantic_recipe.h"
 #include "tessera/infer/model_loader.h"
 #include "tessera/train/trainer.h"
@@ -100,6 +102,18 @@ std::string git_commit() {
   return out.empty() ? "unknown" : out;
 }
 
+std::string write_result(nlohmann::json& result, const std::string& results_dir, const std::string& file_name,
+                         const std::string& command_line) {
+  result["peak_rss_mb"] = peak_rss_mb();
+  result["command"] = command_line;
+  result["git_commit"] = git_commit();
+  result["threads"] = runtime_threads();
+  const std::string path = (fs::path(results_dir) / (file_name + ".json")).string();
+  write_text_atomically(path, result.dump(2) + "\n");
+  std::fprintf(stderr, "[bench] wrote %s\n", path.c_str());
+  return path;
+}
+
 namespace {
 
 std::string resolve(const std::string& dir, const std::string& path) {
@@ -142,8 +156,9 @@ struct RunOutcome {
   train::TrainResult train;
   nlohmann::json evaluations = nlohmann::json::object();
   nlohmann::json headline, headline_ci, popularity_headline;
-  double decode_users_per_second = 0;  // TIGER: test users decoded per second (beam search)
-  double invalid_item_rate = 0;        // TIGER: generated items that are not valid items
+  double decode_users_per_second = 0;       // TIGER: test users per second of the whole test evaluation
+  double invalid_item_rate = 0;             // TIGER: generated items that are not valid items
+  std::optional<DecodeSpeed> decode_speed;  // TIGER: KV cache vs recomputed prefix (decode_speed.h)
 };
 
 RunOutcome train_and_evaluate(const BenchmarkSpec& spec, const data::Dataset& dataset, const train::TrainConfig& config,
@@ -176,19 +191,29 @@ RunOutcome train_and_evaluate(const BenchmarkSpec& spec, const data::Dataset& da
     outcome.invalid_item_rate = tiger->items_generated() > 0
                                     ? static_cast<double>(tiger->invalid_generated()) / static_cast<double>(tiger->items_generated())
                                     : 0.0;
+    outcome.decode_speed = measure_decode_speed(*tiger, dataset, DecodeSpeedOptions{});
   }
   return outcome;
 }
 
-nlohmann::json mean_metrics(const std::vector<RunOutcome>& runs, nlohmann::json* spread) {
+// Field-wise mean over runs of JSON objects with the same numeric fields (the keys of the first);
+// a field equal in every run keeps its value and type. `spread`, if given, receives each field's
+// sample standard deviation (0 for one run).
+nlohmann::json mean_fields(const std::vector<nlohmann::json>& runs, nlohmann::json* spread) {
   nlohmann::json mean = nlohmann::json::object();
-  for (const auto& [k, v] : runs[0].headline.items()) {
+  if (runs.empty()) return mean;
+  const auto n = static_cast<double>(runs.size());
+  for (const auto& [k, v] : runs[0].items()) {
     double sum = 0, sq = 0;
-    for (const auto& r : runs) sum += r.headline.value(k, 0.0);
-    const double m = sum / static_cast<double>(runs.size());
-    for (const auto& r : runs) sq += (r.headline.value(k, 0.0) - m) * (r.headline.value(k, 0.0) - m);
-    mean[k] = m;
-    if (spread) (*spread)[k] = runs.size() > 1 ? std::sqrt(sq / static_cast<double>(runs.size() - 1)) : 0.0;
+    bool equal = true;
+    for (const auto& r : runs) {
+      sum += r.value(k, 0.0);
+      equal = equal && r.contains(k) && r.at(k) == v;
+    }
+    const double m = sum / n;
+    for (const auto& r : runs) sq += (r.value(k, 0.0) - m) * (r.value(k, 0.0) - m);
+    mean[k] = equal ? v : nlohmann::json(m);
+    if (spread) (*spread)[k] = runs.size() > 1 ? std::sqrt(sq / (n - 1)) : 0.0;
   }
   return mean;
 }
@@ -247,6 +272,7 @@ nlohmann::json run_benchmark(const std::string& name, const BenchOptions& option
     train::apply_overrides(config, options.overrides);
     std::vector<RunOutcome> runs;
     nlohmann::json per_seed = nlohmann::json::array();
+    std::vector<nlohmann::json> headlines, decode_speeds;
     const auto base_seed = config.seed;
     for (int s = 0; s < seeds; ++s) {
       config.seed = base_seed + s;
@@ -255,15 +281,21 @@ nlohmann::json run_benchmark(const std::string& name, const BenchOptions& option
                    static_cast<long long>(config.seed), run_dir.c_str());
       runs.push_back(train_and_evaluate(spec, dataset, config, run_dir, dataset_path));
       const auto& r = runs.back();
-      per_seed.push_back({{"seed", config.seed},
-                          {"metrics", r.headline},
-                          {"train_seconds", r.train.train_seconds},
-                          {"epochs", r.train.epochs_completed},
-                          {"best_epoch", r.train.best_epoch},
-                          {"best_valid_" + r.train.valid_metric, r.train.best_valid_metric}});
+      nlohmann::json entry = {{"seed", config.seed},
+                              {"metrics", r.headline},
+                              {"train_seconds", r.train.train_seconds},
+                              {"epochs", r.train.epochs_completed},
+                              {"best_epoch", r.train.best_epoch},
+                              {"best_valid_" + r.train.valid_metric, r.train.best_valid_metric}};
+      headlines.push_back(r.headline);
+      if (r.decode_speed) {
+        decode_speeds.push_back(to_json(*r.decode_speed));
+        entry.update(decode_speeds.back());
+      }
+      per_seed.push_back(entry);
     }
     nlohmann::json spread = nlohmann::json::object();
-    variant["metrics"] = mean_metrics(runs, &spread);
+    variant["metrics"] = mean_fields(headlines, &spread);
     variant["metrics_std"] = spread;
     variant["per_seed"] = per_seed;
     if (config.model == "tiger") {
@@ -274,6 +306,7 @@ nlohmann::json run_benchmark(const std::string& name, const BenchOptions& option
       }
       variant["decode_users_per_second"] = decode;
       variant["invalid_item_rate"] = invalid;
+      variant.update(mean_fields(decode_speeds, nullptr));
     }
     variants.push_back(variant);
     if (first_runs.empty()) {
@@ -330,10 +363,6 @@ nlohmann::json run_benchmark(const std::string& name, const BenchOptions& option
       {"early_stopped", first.train.early_stopped},
       {"config", train::to_json(first_config)},
       {"bench_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()},
-      {"peak_rss_mb", peak_rss_mb()},
-      {"command", options.command_line},
-      {"git_commit", git_commit()},
-      {"threads", runtime_threads()},
   };
   if (main.contains("tokenizer")) {
     result["collision_rate"] = main["tokenizer"]["collision_rate"];
@@ -343,10 +372,12 @@ nlohmann::json run_benchmark(const std::string& name, const BenchOptions& option
     result["decode_users_per_second"] = main["decode_users_per_second"];
     result["beam_width"] = first_config.beam_width;
   }
+  if (first.decode_speed) {
+    const auto decode_keys = to_json(*first.decode_speed);
+    for (const auto& [key, value] : decode_keys.items()) result[key] = main[key];
+  }
   if (variants.size() > 1) result["variants"] = variants;
-  const std::string out_path = (fs::path(options.results_dir) / (spec.name + ".json")).string();
-  write_text_atomically(out_path, result.dump(2) + "\n");
-  std::fprintf(stderr, "[bench] wrote %s\n", out_path.c_str());
+  write_result(result, options.results_dir, spec.name, options.command_line);
   return result;
 }
 

@@ -7,7 +7,9 @@
 //   train_seconds, train_sequences_per_second, peak_rss_mb, command, git_commit, threads
 // so tools can compare runs; `metrics` holds the headline setting named by `history_excluded`.
 // TIGER results add tokenizer quality (collision_rate, codebook_utilization) and decoding
-// fields (invalid_item_rate, decode_users_per_second); with several seeds, `metrics` is the
+// fields (invalid_item_rate, decode_users_per_second for the whole test evaluation, and
+// decode_speed.h's KV-cache comparison: decode_users_per_second_kv_cache,
+// decode_users_per_second_no_kv_cache, kv_cache_speedup); with several seeds, `metrics` is the
 // mean over seeds and `per_seed` lists each run. Ablations list one entry per variant.
 
 #include <string>
@@ -60,6 +62,12 @@ struct BenchOptions {
 // Runs one benchmark and writes <results_dir>/<name>.json (atomically). Returns the result.
 // Throws tessera::Error if the benchmark is unknown or its data is missing (naming the path).
 nlohmann::json run_benchmark(const std::string& name, const BenchOptions& options);
+
+// Adds the fields every result file shares (command = command_line, git_commit, threads,
+// peak_rss_mb) to `result` and writes it to <results_dir>/<file_name>.json atomically.
+// Returns that path.
+std::string write_result(nlohmann::json& result, const std::string& results_dir, const std::string& file_name,
+                         const std::string& command_line);
 
 // Peak resident set size of this process so far, in MiB.
 double peak_rss_mb();

@@ -1,0 +1,55 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "infer/tiger_fixture.h"
+#include "tessera/bench/decode_speed.h"
+#include "tessera/core/error.h"
+
+namespace tessera::bench {
+namespace {
+
+// Users with random sequences of 3..10 items over 1..num_items.
+data::Dataset random_dataset(std::int32_t num_items, std::int64_t users, std::uint64_t seed) {
+  data::Dataset d;
+  d.name = "random";
+  d.num_items = num_items;
+  d.item_ids.assign(static_cast<std::size_t>(num_items) + 1, "");
+  std::mt19937_64 rng(seed);
+  for (std::int64_t u = 0; u < users; ++u) {
+    const auto length = 3 + rng() % 8;
+    for (std::uint64_t i = 0; i < length; ++i) d.items.push_back(static_cast<std::int32_t>(1 + rng() % static_cast<std::uint64_t>(num_items)));
+    d.user_offsets.push_back(static_cast<std::int64_t>(d.items.size()));
+    d.user_ids.push_back(std::to_string(u));
+  }
+  return d;
+}
+
+// Both modes decode the same users to the same lists; the options are left as they were.
+TEST(DecodeSpeed, ComparesCachedAndRecomputedDecodingOnTheSameUsers) {
+  auto ids = testing::random_semantic_ids(30, 3);
+  infer::TigerRecommender recommender(testing::small_tiger(*ids), ids, {9, true});
+  const auto dataset = random_dataset(30, 23, 5);
+  const auto speed = measure_decode_speed(recommender, dataset, {data::Split::kTest, 0, 7});
+  EXPECT_EQ(speed.users, 23);
+  EXPECT_EQ(speed.beam_width, 9);
+  EXPECT_EQ(speed.batch_size, 7);
+  EXPECT_EQ(speed.lists_differing, 0);
+  EXPECT_GT(speed.kv_cache_seconds, 0.0);
+  EXPECT_GT(speed.no_kv_cache_seconds, 0.0);
+  EXPECT_NEAR(speed.speedup, speed.no_kv_cache_seconds / speed.kv_cache_seconds, 1e-9);
+  EXPECT_NEAR(speed.users_per_second_kv_cache, 23.0 / speed.kv_cache_seconds, 1e-6);
+  EXPECT_TRUE(recommender.options().kv_cache);
+  EXPECT_EQ(recommender.options().beam_width, 9);
+
+  const auto json = to_json(speed);
+  for (const char* key : {"decode_users_per_second_kv_cache", "decode_users_per_second_no_kv_cache", "kv_cache_speedup"}) {
+    EXPECT_TRUE(json.contains(key)) << key;
+  }
+  EXPECT_EQ(measure_decode_speed(recommender, dataset, {data::Split::kTest, 5, 2}).users, 5);
+  EXPECT_THROW(measure_decode_speed(recommender, dataset, {data::Split::kTest, 0, 0}), Error);
+}
+
+}  // namespace
+}  // namespace tessera::bench
