@@ -10,6 +10,50 @@ namespace tessera::cli {
 
 namespace {
 
+void print_result(const std::string& name, const nlohmann::json& result) {
+  const bool evaluated = !result["metrics"].empty();
+  fmt::print("{}: {} on {} ({}){}:\n", name, result["model"].get<std::string>(), result["dataset"].get<std::string>(),
+             result["protocol"].get<std::string>(),
+             evaluated ? fmt::format(", test split, history {}", result["history_excluded"].get<bool>() ? "excluded" : "included") : "");
+  for (const auto& [k, v] : result["metrics"].items()) fmt::print("  {:<10} {:.4f}\n", k, v.get<double>());
+  for (const auto& [k, v] : result["targets"].items()) {
+    fmt::print("  target {:<10} >= {:.4f}: {:.4f} {}\n", k, v["target"].get<double>(), v["value"].get<double>(),
+               v["met"].get<bool>() ? "MET" : "NOT MET");
+  }
+  auto gflops = [](const nlohmann::json& r) {
+    const double achieved = r["achieved_gflops"].get<double>();
+    return achieved > 0 ? fmt::format("{:.2f} GFLOP/s ({:.1f}% of the measured matmul peak {:.1f})", achieved,
+                                      100.0 * r["achieved_fraction_of_peak"].get<double>(), r["matmul_peak_gflops"].get<double>())
+                        : std::string("FLOPs not counted");
+  };
+  fmt::print("  train {:.0f} s, {:.1f} examples/s, {:.0f} tokens/s, {}, peak RSS {:.0f} MiB\n", result["train_seconds"].get<double>(),
+             result["train_sequences_per_second"].get<double>(), result["tokens_per_second"].get<double>(), gflops(result),
+             result["peak_rss_mb"].get<double>());
+  if (result.contains("collision_rate")) {
+    fmt::print("  semantic IDs: collision rate {:.4f} before disambiguation, level-1 utilisation {:.3f}\n",
+               result["collision_rate"].get<double>(), result["codebook_utilization"].get<double>());
+  }
+  if (result.contains("kv_cache_speedup")) {
+    fmt::print("  decoding: {:.0f} users/s (test evaluation), invalid items {:.4f}; {} users: KV cache {:.1f} users/s, "
+               "no cache {:.1f} users/s, speedup {:.2f}x\n",
+               result["decode_users_per_second"].get<double>(), result["invalid_item_rate"].get<double>(),
+               result["decode_users"].dump(), result["decode_users_per_second_kv_cache"].get<double>(),
+               result["decode_users_per_second_no_kv_cache"].get<double>(), result["kv_cache_speedup"].get<double>());
+  }
+  if (result.contains("variants")) {
+    for (const auto& v : result["variants"]) {
+      const std::string metrics = evaluated ? fmt::format("recall@10 {:.4f}  ndcg@10 {:.4f}  ", v["metrics"].value("recall@10", 0.0),
+                                                          v["metrics"].value("ndcg@10", 0.0))
+                                            : "";
+      fmt::print("  variant {:<10} {}train {:.0f} s  {:.0f} tokens/s  {}\n", v["label"].get<std::string>(), metrics,
+                 v["train_seconds"].get<double>(), v["tokens_per_second"].get<double>(), gflops(v));
+    }
+  }
+  for (const char* ratio : {"packed_speedup", "hstu_to_sasrec_tokens_per_second", "hstu_to_sasrec_achieved_gflops"}) {
+    if (result.contains(ratio)) fmt::print("  {} {:.3f}\n", ratio, result[ratio].get<double>());
+  }
+}
+
 void add_decode_command(CLI::App& bench) {
   auto options = std::make_shared<bench::DecodeBenchOptions>();
   auto* cmd = bench.add_subcommand("decode",
@@ -62,44 +106,17 @@ void add_bench_command(CLI::App& app) {
   cmd->callback([args, cmd] {
     if (cmd->got_subcommand("decode")) return;
     if (args->list || args->name.empty()) {
-      for (const auto& s : bench::benchmark_specs()) fmt::print("{:<22} {}\n", s.name, s.description);
-      fmt::print("{:<22} {}\n", "decode", "TIGER decoding speed with and without the KV cache from a checkpoint (tessera bench decode --help)");
+      for (const auto& s : bench::benchmark_specs()) fmt::print("{:<24} {}\n", s.name, s.description);
+      fmt::print("{:<24} {}\n", "decode", "TIGER decoding speed with and without the KV cache from a checkpoint (tessera bench decode --help)");
       return;
     }
     std::string command = "tessera bench " + args->name;
     if (args->options.data_dir != "../shared/data") command += " --data-dir " + args->options.data_dir;
+    if (!args->options.configs_dir.empty()) command += " --configs-dir " + args->options.configs_dir;
     for (const auto& o : args->options.overrides) command += " --set " + o;
     if (args->options.seeds > 0) command += " --seeds " + std::to_string(args->options.seeds);
     args->options.command_line = command;
-    auto result = bench::run_benchmark(args->name, args->options);
-    fmt::print("{}: {} on {} ({}), test split, history {}:\n", args->name, result["model"].get<std::string>(),
-               result["dataset"].get<std::string>(), result["protocol"].get<std::string>(),
-               result["history_excluded"].get<bool>() ? "excluded" : "included");
-    for (const auto& [k, v] : result["metrics"].items()) fmt::print("  {:<10} {:.4f}\n", k, v.get<double>());
-    for (const auto& [k, v] : result["targets"].items()) {
-      fmt::print("  target {:<10} >= {:.4f}: {:.4f} {}\n", k, v["target"].get<double>(), v["value"].get<double>(),
-                 v["met"].get<bool>() ? "MET" : "NOT MET");
-    }
-    fmt::print("  train {:.0f} s, {:.1f} examples/s, peak RSS {:.0f} MiB\n", result["train_seconds"].get<double>(),
-               result["train_sequences_per_second"].get<double>(), result["peak_rss_mb"].get<double>());
-    if (result.contains("collision_rate")) {
-      fmt::print("  semantic IDs: collision rate {:.4f} before disambiguation, level-1 utilisation {:.3f}; decoding {:.0f} users/s, "
-                 "invalid items {:.4f}\n",
-                 result["collision_rate"].get<double>(), result["codebook_utilization"].get<double>(),
-                 result["decode_users_per_second"].get<double>(), result["invalid_item_rate"].get<double>());
-    }
-    if (result.contains("kv_cache_speedup")) {
-      fmt::print("  decoding {} users: KV cache {:.1f} users/s, no cache {:.1f} users/s, speedup {:.2f}x\n", result["decode_users"].dump(),
-                 result["decode_users_per_second_kv_cache"].get<double>(), result["decode_users_per_second_no_kv_cache"].get<double>(),
-                 result["kv_cache_speedup"].get<double>());
-    }
-    if (result.contains("variants")) {
-      for (const auto& v : result["variants"]) {
-        fmt::print("  variant {:<10} recall@10 {:.4f}  ndcg@10 {:.4f}\n", v["label"].get<std::string>(),
-                   v["metrics"].value("recall@10", 0.0), v["metrics"].value("ndcg@10", 0.0));
-      }
-    }
-    (void)cmd;
+    print_result(args->name, bench::run_benchmark(args->name, args->options));
   });
 }
 

@@ -5,6 +5,7 @@
 
 #include "infer/tiger_fixture.h"
 #include "tessera/bench/decode_speed.h"
+#include "tessera/bench/matmul_peak.h"
 #include "tessera/core/error.h"
 
 namespace tessera::bench {
@@ -24,6 +25,13 @@ data::Dataset random_dataset(std::int32_t num_items, std::int64_t users, std::ui
     d.user_ids.push_back(std::to_string(u));
   }
   return d;
+}
+
+TEST(MatmulPeak, MeasuresAPositiveRate) {
+  const double gflops = measure_matmul_peak_gflops({128, 1, 3});
+  EXPECT_TRUE(std::isfinite(gflops));
+  EXPECT_GT(gflops, 0.0);
+  EXPECT_THROW(measure_matmul_peak_gflops({0, 1, 1}), Error);
 }
 
 // Both modes decode the same users to the same lists; the options are left as they were.

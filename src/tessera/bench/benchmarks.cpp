@@ -20,6 +20,7 @@
 #include "tessera/eval/popularity.h"
 #include "tessera/eval/report.h"
 #include "tessera/bench/decode_speed.h"
+#include "tessera/bench/matmul_peak.h"
 #include "tessera/bench/semantic_recipe.h"
 #include "tessera/infer/model_loader.h"
 #include "tessera/train/trainer.h"
@@ -44,28 +45,71 @@ SemanticIdRecipe recipe(std::string label, std::string embedding, std::string me
   return r;
 }
 
+// The fields every benchmark sets; the others keep their defaults.
+BenchmarkSpec base_spec(std::string name, std::string description, std::string input, std::string metadata, std::string config,
+                        bool headline_exclude_history, nlohmann::json targets) {
+  BenchmarkSpec spec;
+  spec.name = std::move(name);
+  spec.description = std::move(description);
+  spec.input = std::move(input);
+  spec.metadata = std::move(metadata);
+  spec.config = std::move(config);
+  spec.headline_exclude_history = headline_exclude_history;
+  spec.targets = std::move(targets);
+  return spec;
+}
+
 BenchmarkSpec tiger_spec(std::string name, std::string description, std::string input, std::string metadata, std::string config,
                          nlohmann::json targets, std::vector<SemanticIdRecipe> recipes, int seeds, std::string extra_text = "") {
-  BenchmarkSpec spec{std::move(name), std::move(description), std::move(input), std::move(metadata), std::move(config), false,
-                     false, std::move(targets), {}, 1};
+  auto spec = base_spec(std::move(name), std::move(description), std::move(input), std::move(metadata), std::move(config), false,
+                        std::move(targets));
   for (auto& r : recipes) r.extra_text = extra_text;
   spec.semantic_ids = std::move(recipes);
   spec.seeds = seeds;
   return spec;
 }
 
+// An item-ID sequence-model benchmark on real data, headline with history masked (the protocol
+// of sasrec-ml1m and sasrec-beauty).
+BenchmarkSpec sequence_spec(std::string name, std::string description, std::string input, std::string metadata, std::string config,
+                            nlohmann::json targets, std::vector<ConfigVariant> variants = {}, std::vector<VariantRatio> ratios = {},
+                            bool evaluate_test = true) {
+  auto spec = base_spec(std::move(name), std::move(description), std::move(input), std::move(metadata), std::move(config), true,
+                        std::move(targets));
+  spec.variants = std::move(variants);
+  spec.ratios = std::move(ratios);
+  spec.evaluate_test = evaluate_test;
+  return spec;
+}
+
+// Variant overrides: `base` followed by `extra`.
+std::vector<std::string> with(std::vector<std::string> base, const std::vector<std::string>& extra) {
+  base.insert(base.end(), extra.begin(), extra.end());
+  return base;
+}
+
+// hstu-beauty-packing: both runs do the same fixed work (no early stop), so train time compares.
+const std::vector<std::string> kFixedTenEpochs = {"epochs=10", "patience=1000"};
+// sequence-throughput-ml1m: equal depth, width, loss and batch path for both models, one epoch,
+// validation on a few users only (the trainer always validates after the last epoch;
+// train_seconds excludes it).
+const std::vector<std::string> kThroughputShape = {"num_blocks=2", "d_model=50",          "num_heads=1", "max_len=200",
+                                                   "loss=full",    "packed_batches=true", "epochs=1",    "eval_users=100"};
+
 }  // namespace
 
 const std::vector<BenchmarkSpec>& benchmark_specs() {
   static const std::vector<BenchmarkSpec> specs = {
-      {"sasrec-synthetic", "SASRec on the built-in synthetic dataset (quick smoke benchmark)", "", "", "sasrec-synthetic.json",
-       true, false, nlohmann::json::object(), {}, 1},
-      {"sasrec-ml1m", "SASRec on MovieLens-1M, HSTU protocol: all 3,706 items, max length 200, full ranking, history masked",
-       "ml-1m/ml-1m_sequences.txt.gz", "ml-1m/movies.dat", "sasrec-ml1m.json", false, true,
-       {{"ndcg@10", 0.170}, {"hr@10", 0.300}}, {}, 1},
-      {"sasrec-beauty", "SASRec on Amazon Beauty (5-core, S3-Rec/TIGER split): max length 50, full ranking",
-       "Beauty/Beauty.txt", "Beauty/Beauty_item_info.tsv", "sasrec-beauty.json", false, true,
-       {{"recall@10", 0.065}, {"ndcg@10", 0.035}}, {}, 1},
+      [] {
+        auto spec = base_spec("sasrec-synthetic", "SASRec on the built-in synthetic dataset (quick smoke benchmark)", "", "",
+                              "sasrec-synthetic.json", false, nlohmann::json::object());
+        spec.synthetic = true;
+        return spec;
+      }(),
+      sequence_spec("sasrec-ml1m", "SASRec on MovieLens-1M, HSTU protocol: all 3,706 items, max length 200, full ranking, history masked",
+                    "ml-1m/ml-1m_sequences.txt.gz", "ml-1m/movies.dat", "sasrec-ml1m.json", {{"ndcg@10", 0.170}, {"hr@10", 0.300}}),
+      sequence_spec("sasrec-beauty", "SASRec on Amazon Beauty (5-core, S3-Rec/TIGER split): max length 50, full ranking",
+                    "Beauty/Beauty.txt", "Beauty/Beauty_item_info.tsv", "sasrec-beauty.json", {{"recall@10", 0.065}, {"ndcg@10", 0.035}}),
       tiger_spec("tiger-beauty",
                  "TIGER on Amazon Beauty: fused content + item2vec vectors, balanced RQ-KMeans 3x256 IDs, beam 20, mean of 3 seeds",
                  "Beauty/Beauty.txt", "Beauty/Beauty_item_info.tsv", "tiger-beauty.json",
@@ -80,6 +124,26 @@ const std::vector<BenchmarkSpec>& benchmark_specs() {
                  {recipe("random", "content", "random", {"epochs=20"}), recipe("content", "content", "rq-kmeans", {"epochs=20"}),
                   recipe("item2vec", "item2vec", "rq-kmeans", {"epochs=20"}), recipe("fused", "fused", "rq-kmeans", {"epochs=20"})},
                  1, "Beauty/item_generative_indexing_phase_0.txt"),
+      sequence_spec("hstu-ml1m", "HSTU on MovieLens-1M, HSTU protocol (as sasrec-ml1m): full ranking, history masked",
+                    "ml-1m/ml-1m_sequences.txt.gz", "ml-1m/movies.dat", "hstu-ml1m.json", nlohmann::json::object()),
+      sequence_spec("hstu-large-ml1m", "HSTU-large on MovieLens-1M, HSTU protocol: full ranking, history masked",
+                    "ml-1m/ml-1m_sequences.txt.gz", "ml-1m/movies.dat", "hstu-large-ml1m.json",
+                    {{"hr@10", 0.3294}, {"ndcg@10", 0.1893}}),
+      sequence_spec("hstu-beauty", "HSTU on Amazon Beauty (as sasrec-beauty): full ranking, history masked", "Beauty/Beauty.txt",
+                    "Beauty/Beauty_item_info.tsv", "hstu-beauty.json", {{"hr@10", 0.0704}, {"ndcg@10", 0.0389}}),
+      sequence_spec("hstu-beauty-packing",
+                    "hstu-beauty's config trained twice for 10 epochs with the same seed: packed (jagged) vs padded batches",
+                    "Beauty/Beauty.txt", "Beauty/Beauty_item_info.tsv", "hstu-beauty.json", nlohmann::json::object(),
+                    {{"packed", with({"packed_batches=true"}, kFixedTenEpochs)}, {"padded", with({"packed_batches=false"}, kFixedTenEpochs)}},
+                    {{"packed_speedup", "train_seconds", "padded", "packed"}}),
+      sequence_spec("sequence-throughput-ml1m",
+                    "Training throughput on MovieLens-1M, SASRec vs HSTU at equal size (2 blocks, d 50, 1 head, length 200, full "
+                    "softmax), 1 epoch each, no test evaluation",
+                    "ml-1m/ml-1m_sequences.txt.gz", "ml-1m/movies.dat", "sasrec-ml1m.json", nlohmann::json::object(),
+                    {{"sasrec", with({"model=sasrec"}, kThroughputShape)}, {"hstu", with({"model=hstu"}, kThroughputShape)}},
+                    {{"hstu_to_sasrec_tokens_per_second", "tokens_per_second", "hstu", "sasrec"},
+                     {"hstu_to_sasrec_achieved_gflops", "achieved_gflops", "hstu", "sasrec"}},
+                    false),
   };
   return specs;
 }
@@ -151,11 +215,12 @@ data::Dataset prepare_for(const BenchmarkSpec& spec, const BenchOptions& options
 
 namespace {
 
-// One training run and its test evaluation (both history settings) next to popularity.
+// One training run and, unless the benchmark only measures training, its test evaluation (both
+// history settings) next to popularity.
 struct RunOutcome {
   train::TrainResult train;
   nlohmann::json evaluations = nlohmann::json::object();
-  nlohmann::json headline, headline_ci, popularity_headline;
+  nlohmann::json headline = nlohmann::json::object(), popularity_headline = nlohmann::json::object();
   double decode_users_per_second = 0;       // TIGER: test users per second of the whole test evaluation
   double invalid_item_rate = 0;             // TIGER: generated items that are not valid items
   std::optional<DecodeSpeed> decode_speed;  // TIGER: KV cache vs recomputed prefix (decode_speed.h)
@@ -168,6 +233,7 @@ RunOutcome train_and_evaluate(const BenchmarkSpec& spec, const data::Dataset& da
   train_options.run_dir = run_dir;
   train_options.dataset_path = dataset_path;
   outcome.train = train::train_model(dataset, config, train_options);
+  if (!spec.evaluate_test) return outcome;
 
   auto model = infer::LoadedModel::load(outcome.train.best_checkpoint, &dataset);
   eval::PopularityScorer popularity(dataset);
@@ -194,6 +260,18 @@ RunOutcome train_and_evaluate(const BenchmarkSpec& spec, const data::Dataset& da
     outcome.decode_speed = measure_decode_speed(*tiger, dataset, DecodeSpeedOptions{});
   }
   return outcome;
+}
+
+// Training-efficiency fields of one run (see the file comment of benchmarks.h).
+nlohmann::json efficiency_fields(const train::TrainResult& t, double matmul_peak_gflops) {
+  return {{"train_seconds", t.train_seconds},
+          {"train_sequences_per_second", t.examples_per_second},
+          {"tokens_per_second", t.tokens_per_second},
+          {"padding_fraction", t.padding_fraction},
+          {"padding_fraction_saved", t.padding_fraction_saved},
+          {"achieved_gflops", t.achieved_gflops},
+          {"matmul_peak_gflops", matmul_peak_gflops},
+          {"achieved_fraction_of_peak", matmul_peak_gflops > 0 ? t.achieved_gflops / matmul_peak_gflops : 0.0}};
 }
 
 // Field-wise mean over runs of JSON objects with the same numeric fields (the keys of the first);
@@ -233,6 +311,29 @@ nlohmann::json tokenizer_fields(const tokenize::SemanticIds& ids) {
           {"report", r}};
 }
 
+// What one benchmark trains: its semantic-ID recipes (TIGER), its config variants (item-ID
+// models), or, with neither, the config as it is (empty label).
+struct PlannedVariant {
+  std::string label;
+  std::vector<std::string> overrides;
+  const SemanticIdRecipe* recipe = nullptr;
+};
+
+std::vector<PlannedVariant> plan_variants(const BenchmarkSpec& spec) {
+  std::vector<PlannedVariant> planned;
+  for (const auto& r : spec.semantic_ids) planned.push_back({r.label, r.overrides, &r});
+  for (const auto& v : spec.variants) planned.push_back({v.label, v.overrides, nullptr});
+  if (planned.empty()) planned.push_back({});
+  return planned;
+}
+
+const nlohmann::json& variant_named(const nlohmann::json& variants, const std::string& label, const std::string& benchmark) {
+  for (const auto& v : variants) {
+    if (v.at("label") == label) return v;
+  }
+  throw Error(fmt::format("benchmark '{}': a ratio names variant '{}', which it does not train", benchmark, label));
+}
+
 }  // namespace
 
 nlohmann::json run_benchmark(const std::string& name, const BenchOptions& options) {
@@ -245,21 +346,19 @@ nlohmann::json run_benchmark(const std::string& name, const BenchOptions& option
   const std::string configs_dir = options.configs_dir.empty() ? (fs::path(TESSERA_SOURCE_DIR) / "configs").string() : options.configs_dir;
   const std::string bench_dir = (fs::path(options.work_dir) / spec.name).string();
   const int seeds = options.seeds > 0 ? options.seeds : spec.seeds;
-
-  // Item-ID models have one variant without semantic IDs; TIGER one per recipe.
-  std::vector<const SemanticIdRecipe*> recipes;
-  for (const auto& r : spec.semantic_ids) recipes.push_back(&r);
-  if (recipes.empty()) recipes.push_back(nullptr);
+  const double matmul_peak = measure_matmul_peak_gflops();
+  std::fprintf(stderr, "[bench] matmul peak of this machine: %.1f GFLOP/s (%d threads)\n", matmul_peak, runtime_threads());
 
   const auto start = std::chrono::steady_clock::now();
   nlohmann::json variants = nlohmann::json::array();
   train::TrainConfig first_config;
   std::vector<RunOutcome> first_runs;
-  for (const auto* recipe : recipes) {
+  for (const auto& planned : plan_variants(spec)) {
     auto config = train::load_config(resolve(configs_dir, spec.config));
-    nlohmann::json variant = {{"label", recipe ? recipe->label : spec.name}};
-    if (recipe) {
-      train::apply_overrides(config, recipe->overrides);
+    nlohmann::json variant = {{"label", planned.label.empty() ? spec.name : planned.label}};
+    train::apply_overrides(config, planned.overrides);
+    if (!planned.label.empty()) variant["config_overrides"] = planned.overrides;
+    if (const auto* recipe = planned.recipe) {
       auto ids = build_semantic_ids(dataset, *recipe, options.data_dir);
       fs::create_directories(bench_dir);
       const auto ids_path = (fs::path(bench_dir) / (recipe->label + ".sids")).string();
@@ -267,27 +366,29 @@ nlohmann::json run_benchmark(const std::string& name, const BenchOptions& option
       config.semantic_ids = ids_path;
       variant["embedding"] = recipe->tokenizer.method == "random" ? "none" : recipe->embedding;
       variant["tokenizer"] = tokenizer_fields(ids);
-      variant["config_overrides"] = recipe->overrides;
     }
     train::apply_overrides(config, options.overrides);
+    variant["model"] = config.model;
     std::vector<RunOutcome> runs;
     nlohmann::json per_seed = nlohmann::json::array();
-    std::vector<nlohmann::json> headlines, decode_speeds;
+    std::vector<nlohmann::json> headlines, efficiencies, decode_speeds;
     const auto base_seed = config.seed;
     for (int s = 0; s < seeds; ++s) {
       config.seed = base_seed + s;
-      const auto run_dir = (fs::path(bench_dir) / fmt::format("{}seed{}", recipe ? recipe->label + "-" : "", config.seed)).string();
+      const auto run_dir =
+          (fs::path(bench_dir) / fmt::format("{}seed{}", planned.label.empty() ? "" : planned.label + "-", config.seed)).string();
       std::fprintf(stderr, "[bench] %s: training %s (seed %lld) in %s\n", spec.name.c_str(), variant["label"].get<std::string>().c_str(),
                    static_cast<long long>(config.seed), run_dir.c_str());
       runs.push_back(train_and_evaluate(spec, dataset, config, run_dir, dataset_path));
       const auto& r = runs.back();
       nlohmann::json entry = {{"seed", config.seed},
                               {"metrics", r.headline},
-                              {"train_seconds", r.train.train_seconds},
                               {"epochs", r.train.epochs_completed},
                               {"best_epoch", r.train.best_epoch},
                               {"best_valid_" + r.train.valid_metric, r.train.best_valid_metric}};
       headlines.push_back(r.headline);
+      efficiencies.push_back(efficiency_fields(r.train, matmul_peak));
+      entry.update(efficiencies.back());
       if (r.decode_speed) {
         decode_speeds.push_back(to_json(*r.decode_speed));
         entry.update(decode_speeds.back());
@@ -298,7 +399,9 @@ nlohmann::json run_benchmark(const std::string& name, const BenchOptions& option
     variant["metrics"] = mean_fields(headlines, &spread);
     variant["metrics_std"] = spread;
     variant["per_seed"] = per_seed;
-    if (config.model == "tiger") {
+    variant["epochs"] = runs[0].train.epochs_completed;
+    variant.update(mean_fields(efficiencies, nullptr));
+    if (config.model == "tiger" && spec.evaluate_test) {
       double decode = 0, invalid = 0;
       for (const auto& r : runs) {
         decode += r.decode_users_per_second / static_cast<double>(runs.size());
@@ -316,7 +419,7 @@ nlohmann::json run_benchmark(const std::string& name, const BenchOptions& option
     }
   }
 
-  // The headline is the first variant (the only one outside ablations), mean over seeds.
+  // The headline is the first variant (the only one outside ablations and comparisons), mean over seeds.
   const auto& main = variants[0];
   const auto& headline = main["metrics"];
   nlohmann::json target_checks = nlohmann::json::object();
@@ -327,13 +430,10 @@ nlohmann::json run_benchmark(const std::string& name, const BenchOptions& option
     all_met = all_met && met;
     target_checks[metric] = {{"target", minimum}, {"value", value}, {"met", met}};
   }
-  double train_seconds = 0, examples_per_second = 0, tokens_per_second = 0;
-  for (const auto& r : first_runs) {
-    train_seconds += r.train.train_seconds / static_cast<double>(first_runs.size());
-    examples_per_second += r.train.examples_per_second / static_cast<double>(first_runs.size());
-    tokens_per_second += r.train.tokens_per_second / static_cast<double>(first_runs.size());
-  }
   const auto& first = first_runs[0];
+  std::string protocol = first_config.model == "tiger" ? "leave-last-out, constrained beam search over all items"
+                                                       : "leave-last-out, full ranking over all items";
+  if (!spec.evaluate_test) protocol = "training throughput only (no test evaluation)";
 
   nlohmann::json result = {
       {"benchmark", spec.name},
@@ -341,9 +441,8 @@ nlohmann::json run_benchmark(const std::string& name, const BenchOptions& option
       {"dataset", dataset.name},
       {"dataset_stats", data::to_json(stats)},
       {"model", first_config.model},
-      {"split", "test"},
-      {"protocol", first_config.model == "tiger" ? "leave-last-out, constrained beam search over all items"
-                                                 : "leave-last-out, full ranking over all items"},
+      {"split", spec.evaluate_test ? "test" : "none"},
+      {"protocol", protocol},
       {"history_excluded", spec.headline_exclude_history},
       {"metrics", headline},
       {"metrics_std_over_seeds", main["metrics_std"]},
@@ -353,10 +452,8 @@ nlohmann::json run_benchmark(const std::string& name, const BenchOptions& option
       {"evaluations", first.evaluations},
       {"targets", target_checks},
       {"targets_met", all_met},
-      {"train_seconds", train_seconds},
       {"train_total_seconds", first.train.total_seconds},
-      {"train_sequences_per_second", examples_per_second},
-      {"train_tokens_per_second", tokens_per_second},
+      {"train_tokens_per_second", main["tokens_per_second"]},
       {"epochs", first.train.epochs_completed},
       {"best_epoch", first.train.best_epoch},
       {"best_valid_" + first.train.valid_metric, first.train.best_valid_metric},
@@ -364,19 +461,26 @@ nlohmann::json run_benchmark(const std::string& name, const BenchOptions& option
       {"config", train::to_json(first_config)},
       {"bench_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()},
   };
+  const auto efficiency_keys = efficiency_fields({}, 0);  // the fields' names
+  for (const auto& [key, value] : efficiency_keys.items()) result[key] = main[key];
   if (main.contains("tokenizer")) {
     result["collision_rate"] = main["tokenizer"]["collision_rate"];
     result["codebook_utilization"] = main["tokenizer"]["codebook_utilization"];
     result["tokenizer"] = main["tokenizer"];
-    result["invalid_item_rate"] = main["invalid_item_rate"];
-    result["decode_users_per_second"] = main["decode_users_per_second"];
     result["beam_width"] = first_config.beam_width;
   }
   if (first.decode_speed) {
+    result["invalid_item_rate"] = main["invalid_item_rate"];
+    result["decode_users_per_second"] = main["decode_users_per_second"];
     const auto decode_keys = to_json(*first.decode_speed);
     for (const auto& [key, value] : decode_keys.items()) result[key] = main[key];
   }
   if (variants.size() > 1) result["variants"] = variants;
+  for (const auto& ratio : spec.ratios) {
+    const double numerator = variant_named(variants, ratio.numerator, spec.name).at(ratio.field).get<double>();
+    const double denominator = variant_named(variants, ratio.denominator, spec.name).at(ratio.field).get<double>();
+    result[ratio.name] = denominator != 0 ? numerator / denominator : 0.0;
+  }
   write_result(result, options.results_dir, spec.name, options.command_line);
   return result;
 }

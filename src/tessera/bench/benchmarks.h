@@ -6,11 +6,15 @@
 //   benchmark, dataset, model, split, metrics ({"hr@10": ..., "ndcg@10": ..., "recall@5": ...}),
 //   train_seconds, train_sequences_per_second, peak_rss_mb, command, git_commit, threads
 // so tools can compare runs; `metrics` holds the headline setting named by `history_excluded`.
+// Training efficiency: tokens_per_second, padding_fraction, padding_fraction_saved,
+// achieved_gflops (trainer.h::TrainResult), matmul_peak_gflops (matmul_peak.h, measured at the
+// start of the benchmark) and achieved_fraction_of_peak = achieved_gflops / matmul_peak_gflops.
 // TIGER results add tokenizer quality (collision_rate, codebook_utilization) and decoding
 // fields (invalid_item_rate, decode_users_per_second for the whole test evaluation, and
 // decode_speed.h's KV-cache comparison: decode_users_per_second_kv_cache,
 // decode_users_per_second_no_kv_cache, kv_cache_speedup); with several seeds, `metrics` is the
-// mean over seeds and `per_seed` lists each run. Ablations list one entry per variant.
+// mean over seeds and `per_seed` lists each run. Benchmarks with several variants (ablations,
+// comparisons) list one entry per variant under `variants`, plus the spec's ratios between them.
 
 #include <string>
 #include <vector>
@@ -32,6 +36,21 @@ struct SemanticIdRecipe {
   std::vector<std::string> overrides;     // config overrides of this variant (applied before --set)
 };
 
+// A training variant of an item-ID benchmark: the benchmark's config with these overrides.
+struct ConfigVariant {
+  std::string label;                   // names the variant in the result and its run folder
+  std::vector<std::string> overrides;  // key=value, applied before the command line's --set
+};
+
+// A number derived from two variants: result[name] = variants[numerator][field] /
+// variants[denominator][field] (fields of a `variants` entry, e.g. train_seconds).
+struct VariantRatio {
+  std::string name;         // "packed_speedup"
+  std::string field;        // "train_seconds"
+  std::string numerator;    // variant label
+  std::string denominator;  // variant label
+};
+
 struct BenchmarkSpec {
   std::string name;          // "sasrec-ml1m"
   std::string description;
@@ -44,6 +63,10 @@ struct BenchmarkSpec {
   // TIGER: one recipe, or one per variant for an ablation; empty for item-ID models.
   std::vector<SemanticIdRecipe> semantic_ids;
   int seeds = 1;             // training runs with seeds seed, seed+1, ...; metrics are their mean
+  // Item-ID models: one training per variant; empty = one run of the config as it is.
+  std::vector<ConfigVariant> variants;
+  std::vector<VariantRatio> ratios;  // recorded at the top level of the result
+  bool evaluate_test = true;         // false: a training-throughput benchmark, no test evaluation
 };
 
 // All named benchmarks.
