@@ -10,6 +10,7 @@ PACKAGES=(
   libcli11-dev nlohmann-json3-dev libfmt-dev zlib1g-dev
   libfaiss-dev            # k-means for semantic-ID tokenizers (static; needs OpenMP)
   libgtest-dev
+  libcpp-httplib-dev      # HTTP server and client of `tessera serve` and `tessera bench serve`
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
