@@ -1,6 +1,7 @@
 #include "tessera/models/jagged_attention.h"
 
 #include <ATen/Parallel.h>
+#include <ATen/record_function.h>
 
 #include <algorithm>
 #include <atomic>
@@ -96,6 +97,7 @@ inline void axpy(float* y, const float* x, float alpha, std::int64_t D) {
 struct JaggedPointwiseAttention : public torch::autograd::Function<JaggedPointwiseAttention> {
   static torch::Tensor forward(AutogradContext* ctx, torch::Tensor q, torch::Tensor k, torch::Tensor v, torch::Tensor offsets,
                                torch::Tensor bias, double normalizer) {
+    RECORD_FUNCTION("tessera::jagged_attention_forward", std::vector<c10::IValue>());
     q = q.contiguous();
     k = k.contiguous();
     v = v.contiguous();
@@ -132,6 +134,7 @@ struct JaggedPointwiseAttention : public torch::autograd::Function<JaggedPointwi
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grad_output) {
+    RECORD_FUNCTION("tessera::jagged_attention_backward", std::vector<c10::IValue>());
     auto saved = ctx->get_saved_variables();
     const auto& q = saved[0];
     const auto& k = saved[1];
