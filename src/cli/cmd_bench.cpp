@@ -100,6 +100,8 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--results-dir", args->options.results_dir, "Where <name>.json goes")->capture_default_str();
   cmd->add_option("--work-dir", args->options.work_dir, "Prepared data and training runs")->capture_default_str();
   cmd->add_option("--set", args->options.overrides, "Override a config key of the benchmark (recorded in the result)");
+  cmd->add_flag("--resume", args->options.resume,
+                "Continue interrupted training runs in --work-dir from their last.ckpt (same config); finished runs are only evaluated");
   cmd->add_option("--seeds", args->options.seeds, "Training runs with consecutive seeds (default: the benchmark's own, 3 for tiger-beauty)")
       ->check(CLI::Range(1, 20));
   add_decode_command(*cmd);
@@ -115,6 +117,7 @@ void add_bench_command(CLI::App& app) {
     if (!args->options.configs_dir.empty()) command += " --configs-dir " + args->options.configs_dir;
     for (const auto& o : args->options.overrides) command += " --set " + o;
     if (args->options.seeds > 0) command += " --seeds " + std::to_string(args->options.seeds);
+    if (args->options.resume) command += " --resume";
     args->options.command_line = command;
     print_result(args->name, bench::run_benchmark(args->name, args->options));
   });

@@ -233,11 +233,12 @@ struct RunOutcome {
 };
 
 RunOutcome train_and_evaluate(const BenchmarkSpec& spec, const data::Dataset& dataset, const train::TrainConfig& config,
-                              const std::string& run_dir, const std::string& dataset_path) {
+                              const std::string& run_dir, const std::string& dataset_path, bool resume) {
   RunOutcome outcome;
   train::TrainOptions train_options;
   train_options.run_dir = run_dir;
   train_options.dataset_path = dataset_path;
+  train_options.resume = resume && fs::exists(fs::path(run_dir) / "last.ckpt");
   outcome.train = train::train_model(dataset, config, train_options);
   if (!spec.evaluate_test) return outcome;
 
@@ -385,7 +386,7 @@ nlohmann::json run_benchmark(const std::string& name, const BenchOptions& option
           (fs::path(bench_dir) / fmt::format("{}seed{}", planned.label.empty() ? "" : planned.label + "-", config.seed)).string();
       std::fprintf(stderr, "[bench] %s: training %s (seed %lld) in %s\n", spec.name.c_str(), variant["label"].get<std::string>().c_str(),
                    static_cast<long long>(config.seed), run_dir.c_str());
-      runs.push_back(train_and_evaluate(spec, dataset, config, run_dir, dataset_path));
+      runs.push_back(train_and_evaluate(spec, dataset, config, run_dir, dataset_path, options.resume));
       const auto& r = runs.back();
       nlohmann::json entry = {{"seed", config.seed},
                               {"metrics", r.headline},

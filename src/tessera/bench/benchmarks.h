@@ -79,6 +79,8 @@ struct BenchOptions {
   std::string work_dir = "runs/bench";      // prepared data and training runs
   std::vector<std::string> overrides;       // config overrides (key=value), recorded in the result
   int seeds = 0;                            // training seeds; 0 = the benchmark's own number
+  bool resume = false;                      // continue each training run from its last.ckpt in work_dir when
+                                            // there is one (same config); a finished run is only evaluated
   std::string command_line;                 // the exact command, recorded in the result
 };
 

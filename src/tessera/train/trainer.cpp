@@ -197,9 +197,7 @@ TrainResult train_model(const data::Dataset& dataset, const TrainConfig& config,
   TrainResult result;
   result.valid_metric = metric;
   const auto call_start = Clock::now();
-  std::int64_t examples_done = 0, tokens_done = 0, epochs_this_call = 0, steps_this_call = 0;
-  std::int64_t real_tokens = 0, computed_tokens = 0, padded_tokens = 0;
-  double flops_done = 0;
+  std::int64_t epochs_this_call = 0, steps_this_call = 0;
   constexpr std::int64_t kProfileFirstStep = 10;
   constexpr int kProfileSteps = 5;
   std::optional<torch::autograd::profiler::RecordProfile> profiler;
@@ -212,6 +210,8 @@ TrainResult train_model(const data::Dataset& dataset, const TrainConfig& config,
     model.train();
     double loss_sum = 0;
     std::int64_t loss_count = 0;
+    std::int64_t epoch_examples = 0, epoch_tokens = 0, epoch_real = 0, epoch_computed = 0, epoch_padded = 0;
+    double epoch_flops = 0;
     const auto epoch_start = Clock::now();
     double phase_seconds[3] = {0, 0, 0};  // forward (model + loss), backward, optimizer
     for (const auto& batch : batches) {
@@ -243,16 +243,15 @@ TrainResult train_model(const data::Dataset& dataset, const TrainConfig& config,
       if (!std::isfinite(loss_value)) throw Error(fmt::format("train: loss became {} at epoch {} step {}; lower lr?", loss_value, epoch, state.step));
       loss_sum += loss_value;
       ++loss_count;
-      examples_done += count;
-      tokens_done += step_loss.targets;
-      computed_tokens += step_loss.computed_tokens;
-      padded_tokens += step_loss.padded_tokens;
-      real_tokens += step_loss.real_tokens;
-      flops_done += step_loss.flops;
+      epoch_examples += count;
+      epoch_tokens += step_loss.targets;
+      epoch_real += step_loss.real_tokens;
+      epoch_computed += step_loss.computed_tokens;
+      epoch_padded += step_loss.padded_tokens;
+      epoch_flops += step_loss.flops;
       progress.advance(count, fmt::format("epoch {}/{}  loss {:.4f}  lr {:.2e}", epoch, config.epochs, loss_sum / loss_count, lr));
     }
     const double epoch_seconds = seconds_since(epoch_start);
-    result.train_seconds += epoch_seconds;
     state.epoch = epoch;
     ++epochs_this_call;
 
@@ -264,7 +263,14 @@ TrainResult train_model(const data::Dataset& dataset, const TrainConfig& config,
                                {"examples_per_second", static_cast<double>(num_examples) / epoch_seconds},
                                {"forward_seconds", phase_seconds[0]},
                                {"backward_seconds", phase_seconds[1]},
-                               {"optimizer_seconds", phase_seconds[2]}};
+                               {"optimizer_seconds", phase_seconds[2]},
+                               // Work counters, so results over a resumed run cover all its epochs.
+                               {"examples", epoch_examples},
+                               {"tokens", epoch_tokens},
+                               {"real_tokens", epoch_real},
+                               {"computed_tokens", epoch_computed},
+                               {"padded_tokens", epoch_padded},
+                               {"flops", epoch_flops}};
     std::string summary = fmt::format("[train] epoch {}/{}  loss {:.4f}  {:.0f} {}/s", epoch, config.epochs,
                                       log_line["loss"].get<double>(), log_line["examples_per_second"].get<double>(), task->unit());
     if (epoch % config.eval_every == 0 || epoch == config.epochs) {
@@ -300,13 +306,31 @@ TrainResult train_model(const data::Dataset& dataset, const TrainConfig& config,
   result.best_valid_metric = state.best_metric;
   result.early_stopped = state.early_stopped;
   result.total_seconds = seconds_since(call_start);
-  result.examples_per_second = result.train_seconds > 0 ? static_cast<double>(examples_done) / result.train_seconds : 0;
-  result.tokens_per_second = result.train_seconds > 0 ? static_cast<double>(tokens_done) / result.train_seconds : 0;
-  if (padded_tokens > 0) {
-    result.padding_fraction_saved = 1.0 - static_cast<double>(computed_tokens) / static_cast<double>(padded_tokens);
-    result.padding_fraction = 1.0 - static_cast<double>(real_tokens) / static_cast<double>(padded_tokens);
+  // Totals over every epoch of the run (a resumed run includes the epochs before the resume);
+  // rates only over epochs whose log line has the work counters (runs logged before they existed
+  // report 0 for those rates).
+  double counted_seconds = 0, examples_done = 0, tokens_done = 0, real_tokens = 0, computed_tokens = 0, padded_tokens = 0,
+         flops_done = 0;
+  for (const auto& line : state.history) {
+    result.train_seconds += line.at("epoch_seconds").get<double>();
+    if (!line.contains("tokens")) continue;
+    counted_seconds += line["epoch_seconds"].get<double>();
+    examples_done += line["examples"].get<double>();
+    tokens_done += line["tokens"].get<double>();
+    real_tokens += line["real_tokens"].get<double>();
+    computed_tokens += line["computed_tokens"].get<double>();
+    padded_tokens += line["padded_tokens"].get<double>();
+    flops_done += line["flops"].get<double>();
   }
-  result.achieved_gflops = result.train_seconds > 0 ? flops_done / result.train_seconds / 1e9 : 0;
+  if (counted_seconds > 0) {
+    result.examples_per_second = examples_done / counted_seconds;
+    result.tokens_per_second = tokens_done / counted_seconds;
+    result.achieved_gflops = flops_done / counted_seconds / 1e9;
+  }
+  if (padded_tokens > 0) {
+    result.padding_fraction_saved = 1.0 - computed_tokens / padded_tokens;
+    result.padding_fraction = 1.0 - real_tokens / padded_tokens;
+  }
   result.final_train_loss = state.history.empty() ? 0.0 : state.history.back()["loss"].get<double>();
   result.best_checkpoint = best_path;
   return result;

@@ -40,10 +40,11 @@ struct TrainResult {
   std::string valid_metric;            // what early stopping maximised ("ndcg@10", "recall@10")
   double best_valid_metric = 0;
   bool early_stopped = false;
-  double train_seconds = 0;            // wall time in training steps (this call)
+  double train_seconds = 0;            // wall time in training steps, all epochs of the run (resumes included)
   double total_seconds = 0;            // wall time of this call, validation and checkpoints included
-  double examples_per_second = 0;      // training examples (sequences for SASRec) per second of train_seconds
-  double tokens_per_second = 0;        // positions with a loss per second of train_seconds
+  // Rates over the run's epochs (see train_log.jsonl: epoch_seconds and the work counters).
+  double examples_per_second = 0;      // training examples (sequences for SASRec) per training second
+  double tokens_per_second = 0;        // positions with a loss per training second
   // 1 - computed / padded token slots over all steps: the share of a padded batch's work that the
   // packed (jagged) path skipped. 0 for the padded path or when the task does not count tokens.
   double padding_fraction_saved = 0;
