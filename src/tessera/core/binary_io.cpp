@@ -12,6 +12,13 @@ namespace {
 constexpr std::size_t kMagicSize = 8;
 constexpr std::size_t kHeaderSize = kMagicSize + sizeof(std::uint32_t) + sizeof(std::uint64_t);
 
+std::string padded_magic(std::string_view magic) {
+  std::string m(magic.substr(0, kMagicSize));
+  m.resize(kMagicSize, '\0');
+  return m;
+}
+}  // namespace
+
 std::uint32_t crc32_of(std::string_view bytes) {
   uLong crc = crc32(0L, Z_NULL, 0);
   const auto* p = reinterpret_cast<const Bytef*>(bytes.data());
@@ -24,13 +31,6 @@ std::uint32_t crc32_of(std::string_view bytes) {
   }
   return static_cast<std::uint32_t>(crc);
 }
-
-std::string padded_magic(std::string_view magic) {
-  std::string m(magic.substr(0, kMagicSize));
-  m.resize(kMagicSize, '\0');
-  return m;
-}
-}  // namespace
 
 void write_container(const std::string& path, std::string_view magic, std::uint32_t version, const std::string& payload) {
   BinaryWriter header;

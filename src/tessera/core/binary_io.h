@@ -107,6 +107,10 @@ class BinaryReader {
   std::string path_;
 };
 
+// CRC-32 (zlib) of `bytes`: the checksum the container stores, also used for section checksums
+// in files that hold several parts (model bundles).
+std::uint32_t crc32_of(std::string_view bytes);
+
 // Writes magic/version/payload/checksum atomically (temp file + rename).
 void write_container(const std::string& path, std::string_view magic, std::uint32_t version, const std::string& payload);
 

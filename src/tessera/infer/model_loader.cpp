@@ -10,8 +10,11 @@
 namespace tessera::infer {
 
 LoadedModel LoadedModel::load(const std::string& path, const data::Dataset* dataset) {
+  return from_checkpoint(train::load_checkpoint(path), path, dataset);  // read once, restored by the family's loader
+}
+
+LoadedModel LoadedModel::from_checkpoint(const train::Checkpoint& checkpoint, const std::string& path, const data::Dataset* dataset) {
   LoadedModel loaded;
-  const auto checkpoint = train::load_checkpoint(path);  // read once, restored by the family's loader
   loaded.kind_ = checkpoint.meta.value("kind", std::string("sequence_model"));
   if (loaded.kind_ == "tiger") {
     auto trained = train::load_trained_tiger(checkpoint, path, dataset);

@@ -14,6 +14,7 @@
 #include "tessera/eval/evaluator.h"
 #include "tessera/infer/retrieval.h"
 #include "tessera/infer/tiger_recommender.h"
+#include "tessera/train/checkpoint.h"
 #include "tessera/train/config.h"
 
 namespace tessera::infer {
@@ -23,6 +24,9 @@ class LoadedModel {
   // Reads the checkpoint's kind and restores the model in eval mode. If `dataset` is given,
   // the checkpoint must have been trained on it. Throws tessera::Error naming the file.
   static LoadedModel load(const std::string& checkpoint_path, const data::Dataset* dataset);
+  // The same for a checkpoint already in memory (e.g. from a model bundle); `where` names it in
+  // errors.
+  static LoadedModel from_checkpoint(const train::Checkpoint& checkpoint, const std::string& where, const data::Dataset* dataset);
 
   const std::string& kind() const { return kind_; }  // "sequence_model" or "tiger"
   const train::TrainConfig& config() const { return config_; }

@@ -44,27 +44,34 @@ Checkpoint capture_checkpoint(torch::nn::Module& module, torch::optim::Optimizer
   return c;
 }
 
-void save_checkpoint(const Checkpoint& c, const std::string& path) {
+std::string encode_checkpoint(const Checkpoint& c) {
   BinaryWriter w;
   w.put_string(c.meta.dump());
   w.put_string(c.model_state);
   w.put_string(c.optimizer_state);
   w.put_string(c.rng_state);
-  write_container(path, kMagic, kCheckpointFormatVersion, w.bytes());
+  return std::move(w.bytes());
 }
 
-Checkpoint load_checkpoint(const std::string& path) {
-  std::string payload = read_container(path, kMagic, kCheckpointFormatVersion);
-  BinaryReader r(payload, path);
+Checkpoint decode_checkpoint(std::string_view payload, const std::string& where) {
+  BinaryReader r(payload, where);
   Checkpoint c;
   auto meta_text = r.get_string("meta");
   c.meta = nlohmann::json::parse(meta_text, nullptr, false);
-  if (c.meta.is_discarded() || !c.meta.is_object()) throw Error::at(path, 0, "checkpoint metadata is not valid JSON");
+  if (c.meta.is_discarded() || !c.meta.is_object()) throw Error::at(where, 0, "checkpoint metadata is not valid JSON");
   c.model_state = r.get_string("model");
   c.optimizer_state = r.get_string("optimizer");
   c.rng_state = r.get_string("rng");
-  if (!r.at_end()) throw Error::at(path, 0, "unexpected trailing data in checkpoint");
+  if (!r.at_end()) throw Error::at(where, 0, "unexpected trailing data in checkpoint");
   return c;
+}
+
+void save_checkpoint(const Checkpoint& c, const std::string& path) {
+  write_container(path, kMagic, kCheckpointFormatVersion, encode_checkpoint(c));
+}
+
+Checkpoint load_checkpoint(const std::string& path) {
+  return decode_checkpoint(read_container(path, kMagic, kCheckpointFormatVersion), path);
 }
 
 void restore_module(const Checkpoint& c, torch::nn::Module& module, const std::string& path) {

@@ -10,6 +10,7 @@
 // Loading a corrupted, truncated or newer checkpoint throws tessera::Error naming the file.
 
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -29,6 +30,12 @@ struct Checkpoint {
 Checkpoint capture_checkpoint(torch::nn::Module& module, torch::optim::Optimizer* optimizer, nlohmann::json meta);
 void save_checkpoint(const Checkpoint& checkpoint, const std::string& path);
 Checkpoint load_checkpoint(const std::string& path);
+
+// The checkpoint's payload (what a .ckpt container holds, format kCheckpointFormatVersion), for
+// files that embed a checkpoint (model bundles, bundle/bundle.h). decode_checkpoint() throws
+// tessera::Error naming `where` if the bytes are malformed.
+std::string encode_checkpoint(const Checkpoint& checkpoint);
+Checkpoint decode_checkpoint(std::string_view payload, const std::string& where);
 
 // Restores parameters into `module` (which must have the same structure), and optionally the
 // optimizer and generator state. Throws tessera::Error naming `path` on any mismatch.
