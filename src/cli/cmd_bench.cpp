@@ -105,11 +105,13 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--seeds", args->options.seeds, "Training runs with consecutive seeds (default: the benchmark's own, 3 for tiger-beauty)")
       ->check(CLI::Range(1, 20));
   add_decode_command(*cmd);
+  add_bench_serve_command(*cmd);
   cmd->callback([args, cmd] {
-    if (cmd->got_subcommand("decode")) return;
+    if (cmd->got_subcommand("decode") || cmd->got_subcommand("serve")) return;
     if (args->list || args->name.empty()) {
       for (const auto& s : bench::benchmark_specs()) fmt::print("{:<24} {}\n", s.name, s.description);
       fmt::print("{:<24} {}\n", "decode", "TIGER decoding speed with and without the KV cache from a checkpoint (tessera bench decode --help)");
+      fmt::print("{:<24} {}\n", "serve", "HTTP serving throughput and latency of a model bundle (tessera bench serve --help)");
       return;
     }
     std::string command = "tessera bench " + args->name;

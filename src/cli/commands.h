@@ -14,5 +14,9 @@ void add_recommend_command(CLI::App& app);
 void add_embed_command(CLI::App& app);
 void add_tokenize_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
+void add_export_command(CLI::App& app);
+void add_serve_command(CLI::App& app);
+// `tessera bench serve`, registered on the bench subcommand (cmd_bench_serve.cpp).
+void add_bench_serve_command(CLI::App& bench);
 
 }  // namespace tessera::cli

@@ -20,6 +20,8 @@ int main(int argc, char** argv) {
   tessera::cli::add_embed_command(app);
   tessera::cli::add_tokenize_command(app);
   tessera::cli::add_bench_command(app);
+  tessera::cli::add_export_command(app);
+  tessera::cli::add_serve_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
