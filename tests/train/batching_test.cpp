@@ -1,5 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
 #include "tessera/train/batching.h"
 
 namespace tessera::train {
@@ -42,6 +46,44 @@ TEST(MakeHistoryBatch, LeftPadsAndTruncatesFromTheFront) {
   std::vector<std::span<const std::int32_t>> histories = {a, b};
   auto batch = make_history_batch(histories, 2);
   EXPECT_TRUE(torch::equal(batch, torch::tensor({{6, 7}, {0, 9}}, torch::kLong)));
+}
+
+TEST(MakePackedTrainingBatch, ConcatenatesWithoutPaddingAndCountsThePaddedSlots) {
+  std::vector<std::int32_t> a = {1, 2, 3, 4}, b = {5, 6}, c = {7};
+  std::vector<std::span<const std::int32_t>> sequences = {a, b, c};
+  auto batch = make_packed_training_batch(sequences, 2);  // a keeps its last 2 inputs
+  EXPECT_TRUE(torch::equal(batch.inputs, torch::tensor({2, 3, 5}, torch::kLong)));
+  EXPECT_TRUE(torch::equal(batch.targets, torch::tensor({3, 4, 6}, torch::kLong)));
+  EXPECT_TRUE(torch::equal(batch.offsets, torch::tensor({0, 2, 3, 3}, torch::kLong)));
+  EXPECT_EQ(batch.num_targets, 3);
+  EXPECT_EQ(batch.padded_tokens, 3 * 2);
+  // The padded batch of the same sequences holds the same (input, target) pairs.
+  auto padded = make_training_batch(sequences, 2);
+  EXPECT_EQ(padded.num_targets, 3);
+}
+
+TEST(StochasticLength, KeepsShortSequencesAndCutsLongOnesToOrderedSubsets) {
+  std::mt19937_64 rng(5);
+  std::vector<std::int32_t> seq(300);
+  std::iota(seq.begin(), seq.end(), 1);
+  const std::int64_t max_len = 100;  // alpha 1.9: m = floor(100^0.95) = 79; n = 101 (last max_len + 1 items)
+  int cut = 0;
+  const int trials = 2000;
+  for (int t = 0; t < trials; ++t) {
+    auto out = stochastic_length(seq, max_len, 1.9, rng);
+    ASSERT_TRUE(std::is_sorted(out.begin(), out.end()));
+    ASSERT_GE(out.front(), 300 - 100);  // only the items the model would see
+    if (out.size() == 79) {
+      ++cut;
+    } else {
+      ASSERT_EQ(out.size(), 101u);
+      ASSERT_EQ(out.back(), 300);
+    }
+  }
+  const double expected = 1.0 - std::pow(100.0, 1.9) / (101.0 * 101.0);  // 1 - N^alpha / n^2 = 0.38
+  EXPECT_NEAR(static_cast<double>(cut) / trials, expected, 0.04);
+  std::vector<std::int32_t> short_seq = {4, 5, 6};
+  EXPECT_EQ(stochastic_length(short_seq, max_len, 1.0, rng), short_seq);
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 #include "tessera/train/batching.h"
 
 #include <algorithm>
+#include <cmath>
+#include <numeric>
 
 #include "tessera/data/split.h"
 
@@ -66,6 +68,25 @@ PackedTrainingBatch make_packed_training_batch(const std::vector<std::span<const
   batch.num_targets = T;
   batch.padded_tokens = B * std::min(max_len, longest);
   return batch;
+}
+
+std::vector<std::int32_t> stochastic_length(std::span<const std::int32_t> sequence, std::int64_t max_len, double alpha,
+                                            std::mt19937_64& rng) {
+  const auto n = std::min<std::int64_t>(static_cast<std::int64_t>(sequence.size()), max_len + 1);
+  auto recent = sequence.subspan(sequence.size() - static_cast<std::size_t>(n));
+  const auto keep = std::max<std::int64_t>(2, static_cast<std::int64_t>(std::pow(static_cast<double>(max_len), alpha / 2.0)));
+  std::vector<std::int32_t> out(recent.begin(), recent.end());
+  if (n <= keep) return out;
+  const double p_cut = 1.0 - std::pow(static_cast<double>(max_len), alpha) / (static_cast<double>(n) * static_cast<double>(n));
+  if (std::uniform_real_distribution<double>(0.0, 1.0)(rng) >= p_cut) return out;
+  std::vector<std::int64_t> index(static_cast<std::size_t>(n));
+  std::iota(index.begin(), index.end(), 0);
+  std::shuffle(index.begin(), index.end(), rng);
+  index.resize(static_cast<std::size_t>(keep));
+  std::sort(index.begin(), index.end());
+  out.clear();
+  for (auto i : index) out.push_back(recent[static_cast<std::size_t>(i)]);
+  return out;
 }
 
 torch::Tensor make_history_batch(const std::vector<std::span<const std::int32_t>>& histories, std::int64_t max_len) {

@@ -3,6 +3,7 @@
 // (see models/sequence_model.h for the layout: 0 = padding, most recent item in the last column).
 
 #include <cstdint>
+#include <random>
 #include <span>
 #include <vector>
 
@@ -35,6 +36,14 @@ struct PackedTrainingBatch {
   std::int64_t padded_tokens = 0;  // B * L of the padded batch of the same sequences
 };
 PackedTrainingBatch make_packed_training_batch(const std::vector<std::span<const std::int32_t>>& sequences, std::int64_t max_len);
+
+// HSTU's stochastic length (Zhai et al. 2024, section 3.3): a training sequence of n items
+// (counting only the last max_len + 1, the ones the model would see) with
+// n > m = max_len^(alpha/2) is replaced, with probability 1 - max_len^alpha / n^2, by a uniformly
+// random subset of m of those items in their original order; otherwise the last max_len + 1
+// items are returned unchanged. Deterministic in `rng`. alpha in (0, 2].
+std::vector<std::int32_t> stochastic_length(std::span<const std::int32_t> sequence, std::int64_t max_len, double alpha,
+                                            std::mt19937_64& rng);
 
 // Left-padded histories for inference: [B, L] int64 with L = min(max_len, longest history);
 // longer histories keep their most recent max_len items.
