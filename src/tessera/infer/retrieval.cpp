@@ -7,6 +7,41 @@
 
 namespace tessera::infer {
 
+namespace {
+
+// The state after the last item of each history: [B, d]. Non-empty histories are encoded packed
+// (models/packing.h), so a batch costs what its real items cost: models with a jagged path
+// (HSTU) skip padding entirely, SASRec runs its projections and FFN on real rows only. A batch
+// with an empty history takes the padded path (its state is the padding position's).
+torch::Tensor last_states(models::SequenceModelImpl& model, const std::vector<std::span<const std::int32_t>>& group, std::int64_t max_len) {
+  bool any_empty = false;
+  std::int64_t total = 0;
+  for (const auto& h : group) {
+    any_empty = any_empty || h.empty();
+    total += std::min<std::int64_t>(max_len, static_cast<std::int64_t>(h.size()));
+  }
+  if (any_empty) {
+    auto batch = train::make_history_batch(group, max_len);
+    return model.encode(batch).select(1, batch.size(1) - 1);
+  }
+  auto items = torch::empty({total}, torch::kLong);
+  auto offsets = torch::empty({static_cast<std::int64_t>(group.size()) + 1}, torch::kLong);
+  auto* item = items.data_ptr<std::int64_t>();
+  auto* offset = offsets.data_ptr<std::int64_t>();
+  offset[0] = 0;
+  std::int64_t t = 0;
+  for (std::size_t b = 0; b < group.size(); ++b) {
+    const auto& h = group[b];
+    const auto n = std::min<std::int64_t>(max_len, static_cast<std::int64_t>(h.size()));
+    for (auto j = static_cast<std::int64_t>(h.size()) - n; j < static_cast<std::int64_t>(h.size()); ++j) item[t++] = h[j];
+    offset[b + 1] = t;
+  }
+  auto hidden = model.encode_packed(items, offsets);  // [T, d]
+  return hidden.index_select(0, offsets.slice(0, 1) - 1);
+}
+
+}  // namespace
+
 torch::Tensor score_next_items(models::SequenceModelImpl& model, const std::vector<std::span<const std::int32_t>>& histories,
                                std::int64_t max_len) {
   torch::NoGradGuard no_grad;
@@ -25,9 +60,8 @@ torch::Tensor score_next_items(models::SequenceModelImpl& model, const std::vect
     const auto end = std::min(B, start + kGroup);
     std::vector<std::span<const std::int32_t>> group;
     for (auto i = start; i < end; ++i) group.push_back(histories[order[i]]);
-    auto batch = train::make_history_batch(group, max_len);
-    auto hidden = model.encode(batch).select(1, batch.size(1) - 1);  // [b, d]: state after the last item
-    auto group_scores = torch::mm(hidden, table_t);                  // [b, V+1]
+    auto hidden = last_states(model, group, max_len);  // [b, d]: state after the last item
+    auto group_scores = torch::mm(hidden, table_t);    // [b, V+1]
     auto rows = torch::from_blob(order.data() + start, {end - start}, torch::kLong);
     scores.index_copy_(0, rows, group_scores);
   }
