@@ -44,6 +44,21 @@ torch::Tensor MultiHeadAttentionImpl::attend(const torch::Tensor& query_input, c
   return o(context.transpose(1, 2).reshape({B, T, num_heads * head_dim}));
 }
 
+torch::Tensor MultiHeadAttentionImpl::attend_shared(const torch::Tensor& query_input, const torch::Tensor& keys,
+                                                    const torch::Tensor& values, const torch::Tensor& bias) {
+  const auto N = query_input.size(0), B = keys.size(0);
+  TORCH_CHECK(query_input.size(1) == 1 && B > 0 && N % B == 0, "attend_shared: ", N, " single-token queries for ", B, " requests");
+  const auto G = N / B;
+  if (G == 1) return attend(query_input, keys, values, bias);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
+  auto queries = q(query_input).view({B, G, num_heads, head_dim}).permute({0, 2, 1, 3});  // [B, H, G, hd]
+  auto scores = torch::matmul(queries, keys.transpose(-1, -2)) * scale;                 // [B, H, G, S]
+  if (bias.defined()) scores = scores + bias;
+  auto weights = models::dropout(torch::softmax(scores, -1), dropout, is_training());
+  auto context = torch::matmul(weights, values);  // [B, H, G, hd]
+  return o(context.permute({0, 2, 1, 3}).reshape({N, 1, num_heads * head_dim}));
+}
+
 torch::Tensor MultiHeadAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& context, const torch::Tensor& bias) {
   const auto& source = context.defined() ? context : x;
   return attend(x, project_keys(source), project_values(source), bias);

@@ -26,6 +26,14 @@ struct MultiHeadAttentionImpl : torch::nn::Module {
   torch::Tensor attend(const torch::Tensor& query_input, const torch::Tensor& keys, const torch::Tensor& values,
                        const torch::Tensor& bias);
 
+  // One decoding step of G beams per request against keys/values computed once per request and
+  // shared by its beams (TIGER's cross-attention cache): query_input [B*G, 1, d_model], request
+  // b's beams in rows b*G .. b*G+G-1; keys, values [B, H, S, head_dim]; bias broadcastable to
+  // [B, 1, 1, S] or undefined. Returns [B*G, 1, d_model], what attend() would return with keys
+  // and values repeated per beam, without reading or copying them G times.
+  torch::Tensor attend_shared(const torch::Tensor& query_input, const torch::Tensor& keys, const torch::Tensor& values,
+                              const torch::Tensor& bias);
+
   // Plain attention of x over itself (or over `context`): projects and attends in one call.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& context, const torch::Tensor& bias);
 

@@ -176,7 +176,7 @@ torch::Tensor TigerImpl::decode_step(DecoderState& state) {
     state.self_k[i] = step == 0 ? k : torch::cat({state.self_k[i], k}, 2);
     state.self_v[i] = step == 0 ? v : torch::cat({state.self_v[i], v}, 2);
     x = x + layer->self_attn->attend(h, state.self_k[i], state.self_v[i], torch::Tensor());
-    x = x + layer->cross_attn->attend(layer->ln_cross(x), state.cross_k[i], state.cross_v[i], state.memory_bias);
+    x = x + layer->cross_attn->attend_shared(layer->ln_cross(x), state.cross_k[i], state.cross_v[i], state.memory_bias);
     x = x + layer->feed_forward(x);
   }
   return level_logits(decoder_norm(x).select(1, 0), step);
@@ -184,14 +184,14 @@ torch::Tensor TigerImpl::decode_step(DecoderState& state) {
 
 void TigerImpl::reorder(DecoderState& state, const torch::Tensor& rows) const {
   state.prefix = state.prefix.index_select(0, rows);
-  state.memory_bias = state.memory_bias.index_select(0, rows);
-  if (state.kv_cache) {
-    for (auto* list : {&state.cross_k, &state.cross_v, &state.self_k, &state.self_v}) {
+  if (state.kv_cache) {  // cross-attention keys/values and the memory bias stay per request
+    for (auto* list : {&state.self_k, &state.self_v}) {
       for (auto& t : *list) {
         if (t.defined()) t = t.index_select(0, rows);
       }
     }
   } else {
+    state.memory_bias = state.memory_bias.index_select(0, rows);
     state.memory = state.memory.index_select(0, rows);
   }
 }

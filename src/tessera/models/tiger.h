@@ -53,8 +53,8 @@ struct TigerMemory {
 struct DecoderState {
   bool kv_cache = true;
   std::int64_t step = 0;                     // codes generated so far
-  torch::Tensor memory, memory_bias;         // [N, S, d], [N, 1, 1, S]
-  std::vector<torch::Tensor> cross_k, cross_v;  // per layer [N, H, S, hd] (cache mode)
+  torch::Tensor memory, memory_bias;         // [N, S, d], [N, 1, 1, S]; cache mode: bias per request [B, 1, 1, S]
+  std::vector<torch::Tensor> cross_k, cross_v;  // per layer [B, H, S, hd] (cache mode): one per request, shared by its beams
   std::vector<torch::Tensor> self_k, self_v;    // per layer [N, H, step+1, hd] (cache mode)
   torch::Tensor prefix;                      // [N, step+1] int64 decoder input tokens so far
 };
@@ -103,7 +103,9 @@ struct TigerImpl : torch::nn::Module {
   // Feeds state.prefix's last token and returns logits over level state.step's codes [N, K].
   torch::Tensor decode_step(DecoderState& state);
   // Appends the chosen tokens ([N] int64, decoder vocabulary) after reorder(): state rows
-  // become rows `rows` ([N'] int64) of the old state.
+  // become rows `rows` ([N'] int64) of the old state. rows must keep every request's beams
+  // together and in request order (new row i belongs to request i / (N' / B)), as beam search
+  // does, so the per-request cross-attention cache is never copied.
   void reorder(DecoderState& state, const torch::Tensor& rows) const;
   void append(DecoderState& state, const torch::Tensor& tokens) const;
 
