@@ -173,11 +173,15 @@ TEST(ServeApiTest, SequenceModelAnswersEqualLoadedModelAlsoWhenBatched) {
   options.batching.max_wait = std::chrono::milliseconds(20);  // concurrent requests share batches
   TestServer server(sasrec_bundle(), options);
   const auto histories = sample_histories();
-  for (bool exclude : {false, true}) {
-    const auto expected = reference(sasrec_checkpoint(), histories, 10, exclude);
+  // Mixed k and exclude_history: only requests that can share a model call are batched together.
+  auto k_of = [](std::size_t i) { return static_cast<std::int64_t>(i % 2 == 0 ? 10 : 4); };
+  auto exclude_of = [](std::size_t i) { return i % 3 == 0; };
+  std::vector<std::vector<infer::ScoredItem>> expected;
+  for (std::size_t i = 0; i < histories.size(); ++i) expected.push_back(reference(sasrec_checkpoint(), {histories[i]}, k_of(i), exclude_of(i))[0]);
+  for (int round = 0; round < 2; ++round) {
     std::vector<std::future<HttpResponse>> answers;
-    for (const auto& h : histories) {
-      const std::string body = json{{"history", h}, {"k", 10}, {"exclude_history", exclude}}.dump();
+    for (std::size_t i = 0; i < histories.size(); ++i) {
+      const std::string body = json{{"history", histories[i]}, {"k", k_of(i)}, {"exclude_history", exclude_of(i)}}.dump();
       answers.push_back(std::async(std::launch::async, [&, body] { return post(server.port(), body); }));
     }
     std::size_t largest_batch = 0;
@@ -189,6 +193,18 @@ TEST(ServeApiTest, SequenceModelAnswersEqualLoadedModelAlsoWhenBatched) {
       expect_same(answer["items"], expected[i], "history " + std::to_string(i));
     }
     EXPECT_GT(largest_batch, 1u) << "concurrent requests were never batched";
+  }
+}
+
+TEST(ServeApiTest, ALoneRequestDoesNotWaitForCompany) {
+  serve::ServiceOptions options;
+  options.batching.max_wait = std::chrono::milliseconds(1000);
+  TestServer server(sasrec_bundle(), options);
+  HttpClient client("127.0.0.1", server.port());
+  for (int i = 0; i < 3; ++i) {
+    auto r = client.post("/v1/recommend", R"({"history": [1, 2, 3]})");
+    ASSERT_EQ(r.status, 200);
+    EXPECT_LT(parse(r)["latency_ms"].get<double>(), 500.0) << "a lone client waited for max_wait";
   }
 }
 

@@ -43,17 +43,15 @@ std::size_t DynamicBatcher::queued_histories() const {
 }
 
 void DynamicBatcher::stop() {
+  std::lock_guard stop_lock(stop_mutex_);  // two callers must not join the same threads
   {
     std::lock_guard lock(mutex_);
-    if (stopping_ && workers_.empty()) return;
     stopping_ = true;
   }
   changed_.notify_all();
   for (auto& t : workers_) {
     if (t.joinable()) t.join();
   }
-  std::lock_guard lock(mutex_);
-  workers_.clear();
 }
 
 std::vector<std::shared_ptr<BatchJob>> DynamicBatcher::take_batch() {

@@ -97,6 +97,7 @@ class DynamicBatcher {
   std::size_t in_flight_histories_ = 0;  // queued or in a running batch
   std::size_t peak_in_flight_ = 0;       // most in flight since the last batch was taken
   bool stopping_ = false;
+  std::mutex stop_mutex_;  // serialises stop()
   std::vector<std::thread> workers_;
 };
 
