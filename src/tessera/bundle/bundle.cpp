@@ -15,7 +15,7 @@ namespace {
 
 constexpr const char* kMagic = "TSRBNDL";
 constexpr const char* kFormatName = "tessera-bundle";
-constexpr const char* kTesseraVersion = "0.1.0";
+constexpr const char* kTesseraVersion = TESSERA_VERSION;  // CMake project version
 
 std::string hex32(std::uint32_t value) { return fmt::format("{:08x}", value); }
 
