@@ -147,6 +147,30 @@ TEST(BeamSearch, BatchedEqualsOneByOne) {
   }
 }
 
+// Batches of 16 or more are encoded in groups of similar history length (tiger_recommender.cpp);
+// each request's answer must not depend on the others, with or without user tokens.
+TEST(BeamSearch, LengthGroupedBatchEqualsOneByOne) {
+  auto ids = random_semantic_ids(60, 12);
+  for (std::int64_t buckets : {0, 16}) {
+    auto model = small_tiger(*ids, buckets);
+    TigerRecommender recommender(model, ids, {10, true});
+    const auto histories = random_histories(40, 60, 13);  // 1..9 items, max_items 6: four length groups
+    std::vector<std::int64_t> users;
+    if (buckets > 0) {
+      for (std::size_t i = 0; i < histories.size(); ++i) users.push_back(static_cast<std::int64_t>(i * 7));
+    }
+    const auto batched = recommender.generate(users, views(histories));
+    for (std::size_t i = 0; i < histories.size(); ++i) {
+      std::vector<std::span<const std::int32_t>> one = {histories[i]};
+      std::vector<std::int64_t> user;
+      if (buckets > 0) user.push_back(users[i]);
+      const auto single = recommender.generate(user, one);
+      ASSERT_EQ(single[0].items, batched[i].items) << "request " << i << ", buckets " << buckets;
+      for (std::size_t j = 0; j < single[0].scores.size(); ++j) EXPECT_NEAR(single[0].scores[j], batched[i].scores[j], 1e-4);
+    }
+  }
+}
+
 TEST(BeamSearch, RejectsUnknownItemsAndEmptyHistories) {
   auto ids = random_semantic_ids(10, 11);
   auto model = small_tiger(*ids);

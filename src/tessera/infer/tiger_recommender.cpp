@@ -1,10 +1,52 @@
 #include "tessera/infer/tiger_recommender.h"
 
+#include <algorithm>
 #include <unordered_set>
 
 #include "tessera/core/error.h"
 
 namespace tessera::infer {
+
+namespace {
+
+// The encoder memory of a batch, encoded in up to four groups of similar history length so that
+// short histories are not padded to the batch's longest (the encoder's cost and the decoder's
+// cross-attention both grow with the padded length). Each group's states are placed
+// right-aligned in one [B, S, d] memory, S = the longest group's, with the padding masked in the
+// bias (-1e9, the TigerMemory contract); attention has no positions across the memory, so the
+// result equals encoding the batch padded.
+models::TigerMemory encode_by_length(models::TigerImpl& model, std::span<const std::int32_t> codes,
+                                     const std::vector<std::span<const std::int32_t>>& histories, const torch::Tensor& buckets) {
+  const auto B = static_cast<std::int64_t>(histories.size());
+  const std::int64_t groups = std::clamp<std::int64_t>(B / 8, 1, 4);
+  if (groups == 1) return model.encode(model.history_tokens(codes, histories), buckets);
+  auto length = [&](std::int64_t b) { return std::min<std::int64_t>(model.spec.max_items, static_cast<std::int64_t>(histories[b].size())); };
+  std::vector<std::int64_t> order(static_cast<std::size_t>(B));
+  for (std::int64_t b = 0; b < B; ++b) order[static_cast<std::size_t>(b)] = b;
+  std::stable_sort(order.begin(), order.end(), [&](std::int64_t a, std::int64_t b) { return length(a) < length(b); });
+  std::vector<models::TigerMemory> parts;
+  std::vector<torch::Tensor> rows;
+  std::int64_t S = 0;
+  for (std::int64_t g = 0; g < groups; ++g) {
+    const auto begin = B * g / groups, end = B * (g + 1) / groups;
+    std::vector<std::span<const std::int32_t>> group;
+    for (auto i = begin; i < end; ++i) group.push_back(histories[static_cast<std::size_t>(order[static_cast<std::size_t>(i)])]);
+    auto index = torch::tensor(std::vector<std::int64_t>(order.begin() + begin, order.begin() + end), torch::kLong);
+    parts.push_back(model.encode(model.history_tokens(codes, group), buckets.defined() ? buckets.index_select(0, index) : torch::Tensor()));
+    rows.push_back(index);
+    S = std::max(S, parts.back().memory.size(1));
+  }
+  const auto d = parts.front().memory.size(2);
+  models::TigerMemory memory{torch::zeros({B, S, d}), torch::full({B, 1, 1, S}, -1e9f)};
+  for (std::size_t g = 0; g < parts.size(); ++g) {
+    const auto Sg = parts[g].memory.size(1);
+    memory.memory.narrow(1, S - Sg, Sg).index_copy_(0, rows[g], parts[g].memory);
+    memory.bias.narrow(3, S - Sg, Sg).index_copy_(0, rows[g], parts[g].bias);
+  }
+  return memory;
+}
+
+}  // namespace
 
 TigerRecommender::TigerRecommender(std::shared_ptr<models::TigerImpl> model, std::shared_ptr<const tokenize::SemanticIds> ids,
                                    BeamSearchOptions options, std::string name)
@@ -26,14 +68,13 @@ std::vector<GeneratedItems> TigerRecommender::generate(std::span<const std::int6
   }
   torch::NoGradGuard no_grad;
   model_->eval();
-  auto tokens = model_->history_tokens(ids_->codes, histories);
   torch::Tensor buckets;
   if (model_->spec.user_buckets > 0) {
     std::vector<std::int64_t> b(histories.size(), 0);  // unknown users share bucket 0
     for (std::size_t i = 0; i < users.size(); ++i) b[i] = models::hashed_user_bucket(users[i], model_->spec.user_buckets);
     buckets = torch::tensor(b, torch::kLong);
   }
-  auto memory = model_->encode(tokens, buckets);
+  auto memory = encode_by_length(*model_, ids_->codes, histories, buckets);
   auto results = constrained_beam_search(*model_, trie_, memory, options_);
   for (auto& r : results) {
     std::unordered_set<std::int32_t> seen;
