@@ -22,8 +22,9 @@ void add_bench_serve_command(CLI::App& bench) {
   cmd->add_option("--name", o.name, "Result name (default: <model>-<dataset>)");
   cmd->add_option("--results-dir", o.results_dir, "Where serve-<name>.json goes")->capture_default_str();
   cmd->add_option("--concurrency", o.concurrency, "Concurrent clients, one level after another")->delimiter(',')->capture_default_str();
-  cmd->add_option("--duration", o.duration_seconds, "Measured seconds per level")->capture_default_str()->check(CLI::Range(0.1, 600.0));
-  cmd->add_option("--warmup", o.warmup_seconds, "Unmeasured seconds before each level")->capture_default_str()->check(CLI::Range(0.0, 60.0));
+  cmd->add_option("--duration", o.duration_seconds, "Measured seconds per level and variant (over all slices)")->capture_default_str()->check(CLI::Range(0.1, 600.0));
+  cmd->add_option("--warmup", o.warmup_seconds, "Unmeasured seconds before each slice")->capture_default_str()->check(CLI::Range(0.0, 60.0));
+  cmd->add_option("--rounds", o.rounds, "Slices per level; the variants alternate slice by slice")->capture_default_str()->check(CLI::Range(1, 100));
   cmd->add_option("-k,--k", o.k, "Items per answer")->capture_default_str()->check(CLI::Range(1, 1000));
   cmd->add_flag("--exclude-history", o.exclude_history, "Requests ask to exclude their history");
   cmd->add_option("--max-batch-size", o.max_batch_size, "Batched variants: histories per model call")->capture_default_str()->check(CLI::Range(1, 4096));
@@ -34,8 +35,8 @@ void add_bench_serve_command(CLI::App& bench) {
     o.max_wait = std::chrono::microseconds(args->max_wait_us);
     std::string levels;
     for (int c : o.concurrency) levels += (levels.empty() ? "" : ",") + std::to_string(c);
-    o.command_line = fmt::format("tessera bench serve --bundle {}{} --concurrency {} --duration {} --warmup {} --k {}{} --max-batch-size {} --max-wait-us {}",
-                                 o.bundle, o.dataset.empty() ? "" : " --data " + o.dataset, levels, o.duration_seconds, o.warmup_seconds, o.k,
+    o.command_line = fmt::format("tessera bench serve --bundle {}{} --concurrency {} --duration {} --rounds {} --warmup {} --k {}{} --max-batch-size {} --max-wait-us {}",
+                                 o.bundle, o.dataset.empty() ? "" : " --data " + o.dataset, levels, o.duration_seconds, o.rounds, o.warmup_seconds, o.k,
                                  o.exclude_history ? " --exclude-history" : "", o.max_batch_size, args->max_wait_us);
     const auto result = bench::run_serve_benchmark(o);
     fmt::print("serve-{}: {} on {}, k {}, {}\n", o.name.empty() ? result["model"].get<std::string>() + "-" + result["dataset"].get<std::string>() : o.name,

@@ -1,7 +1,9 @@
 #include "tessera/bench/serve_bench.h"
 
 #include <cstdio>
+#include <algorithm>
 #include <fstream>
+#include <memory>
 #include <random>
 #include <thread>
 
@@ -64,46 +66,76 @@ std::vector<std::string> request_bodies(const ServeBenchOptions& options, const 
   return bodies;
 }
 
-nlohmann::json run_variant(const ServeBenchOptions& options, const Variant& variant, const std::vector<std::string>& bodies) {
-  serve::ServiceOptions service_options;
-  service_options.batching.max_batch_size = variant.max_batch_size;
-  service_options.batching.max_wait = options.max_wait;
-  service_options.batching.max_queued = 1 << 16;
-  service_options.request_timeout = std::chrono::seconds(60);
-  service_options.kv_cache = variant.kv_cache;
-  serve::RecommendService service(options.bundle, service_options);
-  serve::HttpOptions http;
-  http.host = "127.0.0.1";
-  http.port = 0;
-  int most = 1;
-  for (int c : options.concurrency) most = std::max(most, c);
-  http.threads = most + 8;
-  serve::HttpServer server(service, http);
-  const int port = server.bind();
-  std::thread serving([&] { server.serve(); });
-
-  nlohmann::json levels = nlohmann::json::array();
-  for (int c : options.concurrency) {
-    serve::LoadOptions load;
-    load.port = port;
-    load.concurrency = c;
-    load.warmup_seconds = options.warmup_seconds;
-    load.duration_seconds = options.duration_seconds;
-    load.bodies = bodies;
-    const auto result = serve::run_closed_loop(load);
-    std::fprintf(stderr, "[bench serve] %-20s c=%-3d %8.1f req/s  p50 %7.2f ms  p95 %7.2f ms  p99 %7.2f ms  errors %llu\n",
-                 variant.label.c_str(), c, result.requests_per_second, result.p50_ms, result.p95_ms, result.p99_ms,
-                 static_cast<unsigned long long>(result.requests - result.ok));
-    levels.push_back(serve::to_json(result));
+// One variant's server, running on its own free loopback port until destroyed.
+class VariantServer {
+ public:
+  VariantServer(const ServeBenchOptions& options, const Variant& variant) {
+    serve::ServiceOptions service_options;
+    service_options.batching.max_batch_size = variant.max_batch_size;
+    service_options.batching.max_wait = options.max_wait;
+    service_options.batching.max_queued = 1 << 16;
+    service_options.request_timeout = std::chrono::seconds(60);
+    service_options.kv_cache = variant.kv_cache;
+    service_ = std::make_unique<serve::RecommendService>(options.bundle, service_options);
+    serve::HttpOptions http;
+    http.host = "127.0.0.1";
+    http.port = 0;
+    int most = 1;
+    for (int c : options.concurrency) most = std::max(most, c);
+    http.threads = most + 8;
+    http_ = std::make_unique<serve::HttpServer>(*service_, http);
+    port_ = http_->bind();
+    serving_ = std::thread([this] { http_->serve(); });
   }
-  server.shutdown();
-  serving.join();
-  service.stop();
-  return {{"label", variant.label},
-          {"max_batch_size", variant.max_batch_size},
-          {"max_wait_us", options.max_wait.count()},
-          {"kv_cache", variant.kv_cache},
-          {"levels", levels}};
+  ~VariantServer() {
+    http_->shutdown();
+    serving_.join();
+    service_->stop();
+  }
+  int port() const { return port_; }
+
+ private:
+  std::unique_ptr<serve::RecommendService> service_;
+  std::unique_ptr<serve::HttpServer> http_;
+  std::thread serving_;
+  int port_ = 0;
+};
+
+// Every variant's server runs at once; at each concurrency the variants take turns in short
+// slices, merged per variant, so the variants compared see the machine in the same state.
+nlohmann::json run_variants(const ServeBenchOptions& options, const std::vector<Variant>& variants, const std::vector<std::string>& bodies) {
+  std::vector<std::unique_ptr<VariantServer>> servers;
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& v : variants) {
+    servers.push_back(std::make_unique<VariantServer>(options, v));
+    out.push_back({{"label", v.label},
+                   {"max_batch_size", v.max_batch_size},
+                   {"max_wait_us", options.max_wait.count()},
+                   {"kv_cache", v.kv_cache},
+                   {"levels", nlohmann::json::array()}});
+  }
+  for (int c : options.concurrency) {
+    std::vector<std::vector<serve::LoadResult>> slices(variants.size());
+    for (int round = 0; round < options.rounds; ++round) {
+      for (std::size_t i = 0; i < variants.size(); ++i) {
+        serve::LoadOptions load;
+        load.port = servers[i]->port();
+        load.concurrency = c;
+        load.warmup_seconds = options.warmup_seconds;
+        load.duration_seconds = options.duration_seconds / options.rounds;
+        load.bodies = bodies;
+        slices[i].push_back(serve::run_closed_loop(load));
+      }
+    }
+    for (std::size_t i = 0; i < variants.size(); ++i) {
+      const auto result = serve::merge(slices[i]);
+      std::fprintf(stderr, "[bench serve] %-20s c=%-3d %8.1f req/s  p50 %7.2f ms  p95 %7.2f ms  p99 %7.2f ms  errors %llu\n",
+                   variants[i].label.c_str(), c, result.requests_per_second, result.p50_ms, result.p95_ms, result.p99_ms,
+                   static_cast<unsigned long long>(result.requests - result.ok));
+      out[i]["levels"].push_back(serve::to_json(result));
+    }
+  }
+  return out;
 }
 
 const nlohmann::json* level_of(const nlohmann::json& variants, const std::string& label, int concurrency) {
@@ -134,11 +166,12 @@ nlohmann::json run_serve_benchmark(const ServeBenchOptions& options) {
 
   std::vector<Variant> all = {{"batched", options.max_batch_size, true}, {"unbatched", 1, true}};
   if (tiger) all.push_back({"batched-no-kv-cache", options.max_batch_size, false});
-  nlohmann::json variants = nlohmann::json::array();
+  std::vector<Variant> chosen;
   for (const auto& v : all) {
-    if (!options.variants.empty() && std::find(options.variants.begin(), options.variants.end(), v.label) == options.variants.end()) continue;
-    variants.push_back(run_variant(options, v, bodies));
+    if (options.variants.empty() || std::find(options.variants.begin(), options.variants.end(), v.label) != options.variants.end()) chosen.push_back(v);
   }
+  if (chosen.empty()) throw Error("bench serve: --variants names none of batched, unbatched, batched-no-kv-cache");
+  const auto variants = run_variants(options, chosen, bodies);
 
   nlohmann::json result = {{"benchmark", "serve"},
                            {"bundle", options.bundle},
@@ -152,6 +185,7 @@ nlohmann::json run_serve_benchmark(const ServeBenchOptions& options) {
                            {"beam_width", manifest["model"].value("beam_width", 0)},
                            {"warmup_seconds", options.warmup_seconds},
                            {"duration_seconds", options.duration_seconds},
+                           {"rounds", options.rounds},
                            {"variants", variants}};
   nlohmann::json ratios = nlohmann::json::object(), targets = nlohmann::json::object();
   for (int c : options.concurrency) {

@@ -2,7 +2,10 @@
 // `tessera bench serve`: HTTP serving throughput and latency of a model bundle, measured over
 // real loopback HTTP. The server (serve/service.h + serve/http_server.h) runs in this process on
 // a free port; a closed-loop load generator (serve/load_generator.h) drives it at each
-// concurrency in turn. Variants, each on a freshly started server:
+// concurrency in turn. Variants, each with its own server, all started first; at each
+// concurrency the variants are measured in alternating slices (A B C A B C ...) that are merged
+// per variant, so the numbers compared come from the same seconds of a machine whose background
+// load drifts:
 //   batched             dynamic batching (max_batch_size, max_wait)
 //   unbatched           max_batch_size 1: one history per model call
 //   batched-no-kv-cache TIGER only: batched, beam search re-running the decoder over the prefix
@@ -27,8 +30,9 @@ struct ServeBenchOptions {
   std::string name;                        // serve-<name>.json; "" = <model>-<dataset name>
   std::string results_dir = "bench/results";
   std::vector<int> concurrency = {1, 8, 32, 64};
-  double warmup_seconds = 1.0;             // per concurrency level, s
-  double duration_seconds = 4.0;           // measured per concurrency level, s
+  double warmup_seconds = 0.5;             // before each slice, s
+  double duration_seconds = 6.0;           // measured per concurrency level and variant, s, in `rounds` slices
+  int rounds = 3;                          // slices per level: variants alternate slice by slice
   std::int64_t k = 10;
   bool exclude_history = false;
   std::size_t max_batch_size = 32;

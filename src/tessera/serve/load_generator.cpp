@@ -22,6 +22,23 @@ double quantile(const std::vector<double>& sorted, double q) {
   return sorted[std::min(sorted.size() - 1, rank == 0 ? 0 : rank - 1)];
 }
 
+// Sorts latencies_ms and fills ok, requests_per_second and the latency statistics from it and
+// from seconds.
+void summarise(LoadResult& result) {
+  auto& latencies = result.latencies_ms;
+  std::sort(latencies.begin(), latencies.end());
+  result.ok = latencies.size();
+  result.requests_per_second = result.seconds > 0 ? static_cast<double>(result.ok) / result.seconds : 0;
+  if (latencies.empty()) return;
+  double sum = 0;
+  for (double v : latencies) sum += v;
+  result.mean_ms = sum / static_cast<double>(latencies.size());
+  result.p50_ms = quantile(latencies, 0.50);
+  result.p95_ms = quantile(latencies, 0.95);
+  result.p99_ms = quantile(latencies, 0.99);
+  result.max_ms = latencies.back();
+}
+
 struct ClientRecord {
   std::vector<double> latencies_ms;  // 200 answers in the window
   std::map<int, std::uint64_t> by_status;
@@ -58,26 +75,28 @@ LoadResult run_closed_loop(const LoadOptions& options) {
   LoadResult result;
   result.concurrency = options.concurrency;
   result.seconds = options.duration_seconds;
-  std::vector<double> latencies;
   for (const auto& r : records) {
-    latencies.insert(latencies.end(), r.latencies_ms.begin(), r.latencies_ms.end());
+    result.latencies_ms.insert(result.latencies_ms.end(), r.latencies_ms.begin(), r.latencies_ms.end());
     for (const auto& [status, count] : r.by_status) {
       result.by_status[status] += count;
       result.requests += count;
     }
   }
-  std::sort(latencies.begin(), latencies.end());
-  result.ok = latencies.size();
-  result.requests_per_second = static_cast<double>(result.ok) / options.duration_seconds;
-  if (!latencies.empty()) {
-    double sum = 0;
-    for (double v : latencies) sum += v;
-    result.mean_ms = sum / static_cast<double>(latencies.size());
-    result.p50_ms = quantile(latencies, 0.50);
-    result.p95_ms = quantile(latencies, 0.95);
-    result.p99_ms = quantile(latencies, 0.99);
-    result.max_ms = latencies.back();
+  summarise(result);
+  return result;
+}
+
+LoadResult merge(const std::vector<LoadResult>& parts) {
+  if (parts.empty()) throw Error("load generator: nothing to merge");
+  LoadResult result;
+  result.concurrency = parts.front().concurrency;
+  for (const auto& p : parts) {
+    result.seconds += p.seconds;
+    result.requests += p.requests;
+    for (const auto& [status, count] : p.by_status) result.by_status[status] += count;
+    result.latencies_ms.insert(result.latencies_ms.end(), p.latencies_ms.begin(), p.latencies_ms.end());
   }
+  summarise(result);
   return result;
 }
 

@@ -33,7 +33,12 @@ struct LoadResult {
   std::map<int, std::uint64_t> by_status;  // 0 = no response
   double requests_per_second = 0;        // ok / seconds
   double mean_ms = 0, p50_ms = 0, p95_ms = 0, p99_ms = 0, max_ms = 0;  // latency of 200 answers
+  std::vector<double> latencies_ms;      // every 200 answer's latency, sorted (for merging)
 };
+
+// One result for several measurements of the same concurrency (e.g. interleaved slices):
+// counts and seconds add up, percentiles are over all latencies together.
+LoadResult merge(const std::vector<LoadResult>& parts);
 
 // Runs the load and returns the measurement. Throws tessera::Error if bodies is empty or
 // concurrency < 1.
