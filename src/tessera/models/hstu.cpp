@@ -8,8 +8,6 @@
 
 namespace tessera::models {
 
-namespace F = torch::nn::functional;
-
 HstuLayerImpl::HstuLayerImpl(std::int64_t d_model, std::int64_t heads, std::int64_t dh, std::int64_t len, double p)
     : num_heads(heads), head_dim(dh), max_len(len), dropout(p) {
   const auto width = heads * dh;
@@ -65,10 +63,7 @@ HstuImpl::HstuImpl(const ModelSpec& opts) : options(opts) {
   position_embedding->weight.normal_(0.0, 0.02);
 }
 
-torch::Tensor HstuImpl::finish(const torch::Tensor& hidden) const {
-  if (!options.l2_normalize) return hidden;
-  return F::normalize(hidden, F::NormalizeFuncOptions().dim(-1)).div(options.temperature);
-}
+torch::Tensor HstuImpl::finish(const torch::Tensor& hidden) const { return scoring_hidden(hidden, options); }
 
 torch::Tensor HstuImpl::encode(const torch::Tensor& items) {
   const auto L = items.size(1);
@@ -89,10 +84,7 @@ torch::Tensor HstuImpl::encode_packed(const torch::Tensor& items, const torch::T
   return finish(x);
 }
 
-torch::Tensor HstuImpl::item_embeddings() {
-  if (!options.l2_normalize) return item_embedding->weight;
-  return F::normalize(item_embedding->weight, F::NormalizeFuncOptions().dim(-1));  // padding row stays 0
-}
+torch::Tensor HstuImpl::item_embeddings() { return scoring_items(item_embedding->weight, options); }
 
 double HstuImpl::flops_per_token(std::int64_t n) const {
   const double d = static_cast<double>(options.d_model);

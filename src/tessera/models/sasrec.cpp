@@ -136,15 +136,10 @@ torch::Tensor SasRecImpl::encode_packed(const torch::Tensor& items, const torch:
 }
 
 torch::Tensor SasRecImpl::finish(const torch::Tensor& x) {
-  auto hidden = final_norm(x);
-  if (options.l2_normalize) hidden = F::normalize(hidden, F::NormalizeFuncOptions().dim(-1)).div(options.temperature);
-  return hidden;
+  return scoring_hidden(final_norm(x), options);
 }
 
-torch::Tensor SasRecImpl::item_embeddings() {
-  if (!options.l2_normalize) return item_embedding->weight;
-  return F::normalize(item_embedding->weight, F::NormalizeFuncOptions().dim(-1));  // padding row stays 0
-}
+torch::Tensor SasRecImpl::item_embeddings() { return scoring_items(item_embedding->weight, options); }
 
 double SasRecImpl::flops_per_token(std::int64_t L) const {
   const double d = static_cast<double>(options.d_model), f = static_cast<double>(options.ffn_dim);

@@ -4,6 +4,18 @@
 
 namespace tessera::models {
 
+namespace F = torch::nn::functional;
+
+torch::Tensor scoring_hidden(const torch::Tensor& hidden, const ModelSpec& spec) {
+  if (!spec.l2_normalize) return hidden;
+  return F::normalize(hidden, F::NormalizeFuncOptions().dim(-1)).div(spec.temperature);
+}
+
+torch::Tensor scoring_items(const torch::Tensor& item_rows, const ModelSpec& spec) {
+  if (!spec.l2_normalize) return item_rows;
+  return F::normalize(item_rows, F::NormalizeFuncOptions().dim(-1));  // the zero padding row stays 0
+}
+
 torch::Tensor SequenceModelImpl::encode_packed(const torch::Tensor& items, const torch::Tensor& offsets) {
   const auto L = (offsets.slice(0, 1) - offsets.slice(0, 0, -1)).max().item<std::int64_t>();
   auto padded = pad_packed(items, offsets, std::max<std::int64_t>(L, 1));  // [B, L], 0 = padding

@@ -33,6 +33,12 @@ struct ModelSpec {
   double temperature = 1.0;
 };
 
+// The scoring space of ModelSpec::l2_normalize, shared by every model: hidden states [..., d]
+// become unit length / temperature, item rows [V + 1, d] unit length (row 0 stays 0). Both
+// return their input unchanged when l2_normalize is off.
+torch::Tensor scoring_hidden(const torch::Tensor& hidden, const ModelSpec& spec);
+torch::Tensor scoring_items(const torch::Tensor& item_rows, const ModelSpec& spec);
+
 struct SequenceModelImpl : torch::nn::Module {
   // items: [B, L] int64, 0 = padding, left-padded. Returns hidden states [B, L, d] float.
   virtual torch::Tensor encode(const torch::Tensor& items) = 0;
