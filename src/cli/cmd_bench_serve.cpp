@@ -4,6 +4,7 @@
 
 #include "cli/commands.h"
 #include "tessera/bench/serve_bench.h"
+#include "tessera/core/runtime.h"
 
 namespace tessera::cli {
 
@@ -11,6 +12,7 @@ void add_bench_serve_command(CLI::App& bench) {
   struct Args {
     bench::ServeBenchOptions options;
     std::int64_t max_wait_us = 2000;
+    int threads = 0;
   };
   auto args = std::make_shared<Args>();
   auto& o = args->options;
@@ -29,15 +31,19 @@ void add_bench_serve_command(CLI::App& bench) {
   cmd->add_flag("--exclude-history", o.exclude_history, "Requests ask to exclude their history");
   cmd->add_option("--max-batch-size", o.max_batch_size, "Batched variants: histories per model call")->capture_default_str()->check(CLI::Range(1, 4096));
   cmd->add_option("--max-wait-us", args->max_wait_us, "Batched variants: longest wait for company, microseconds")->capture_default_str();
+  cmd->add_option("--workers", o.workers, "Batch workers (model replicas) per server")->capture_default_str()->check(CLI::Range(1, 64));
+  cmd->add_option("--threads", args->threads, "libtorch intra-op threads (default: all cores)")->check(CLI::Range(1, 256));
   cmd->add_option("--variants", o.variants, "Only these of batched, unbatched, batched-no-kv-cache")->delimiter(',');
   cmd->callback([args] {
     auto& o = args->options;
+    if (args->threads > 0) init_runtime(args->threads);
     o.max_wait = std::chrono::microseconds(args->max_wait_us);
     std::string levels;
     for (int c : o.concurrency) levels += (levels.empty() ? "" : ",") + std::to_string(c);
-    o.command_line = fmt::format("tessera bench serve --bundle {}{} --concurrency {} --duration {} --rounds {} --warmup {} --k {}{} --max-batch-size {} --max-wait-us {}",
+    o.command_line = fmt::format("tessera bench serve --bundle {}{} --concurrency {} --duration {} --rounds {} --warmup {} --k {}{} --max-batch-size {} --max-wait-us {} --workers {}{}",
                                  o.bundle, o.dataset.empty() ? "" : " --data " + o.dataset, levels, o.duration_seconds, o.rounds, o.warmup_seconds, o.k,
-                                 o.exclude_history ? " --exclude-history" : "", o.max_batch_size, args->max_wait_us);
+                                 o.exclude_history ? " --exclude-history" : "", o.max_batch_size, args->max_wait_us, o.workers,
+                                 args->threads > 0 ? " --threads " + std::to_string(args->threads) : "");
     const auto result = bench::run_serve_benchmark(o);
     fmt::print("serve-{}: {} on {}, k {}, {}\n", o.name.empty() ? result["model"].get<std::string>() + "-" + result["dataset"].get<std::string>() : o.name,
                result["model"].get<std::string>(), result["dataset"].get<std::string>(), o.k, result["histories"].get<std::string>());

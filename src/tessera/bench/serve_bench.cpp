@@ -73,6 +73,7 @@ class VariantServer {
     serve::ServiceOptions service_options;
     service_options.batching.max_batch_size = variant.max_batch_size;
     service_options.batching.max_wait = options.max_wait;
+    service_options.batching.workers = options.workers;
     service_options.batching.max_queued = 1 << 16;
     service_options.request_timeout = std::chrono::seconds(60);
     service_options.kv_cache = variant.kv_cache;
@@ -183,6 +184,7 @@ nlohmann::json run_serve_benchmark(const ServeBenchOptions& options) {
                            {"k", options.k},
                            {"exclude_history", options.exclude_history},
                            {"beam_width", manifest["model"].value("beam_width", 0)},
+                           {"workers", options.workers},
                            {"warmup_seconds", options.warmup_seconds},
                            {"duration_seconds", options.duration_seconds},
                            {"rounds", options.rounds},

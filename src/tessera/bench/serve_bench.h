@@ -37,6 +37,7 @@ struct ServeBenchOptions {
   bool exclude_history = false;
   std::size_t max_batch_size = 32;
   std::chrono::microseconds max_wait{2000};
+  int workers = 1;                         // batch workers (model replicas) per server
   std::size_t num_histories = 2000;        // distinct request bodies
   std::vector<std::string> variants;       // subset of the labels above; empty = all that apply
   std::string command_line;                // recorded in the result
