@@ -61,6 +61,7 @@ void add_recommend_command(CLI::App& app) {
   struct Args {
     std::string data, checkpoint, user;
     std::vector<std::string> history;
+    std::vector<std::int64_t> timestamps;
     bool original_ids = false, exclude_history = false, json = false;
     std::int64_t k = 10;
   };
@@ -70,6 +71,9 @@ void add_recommend_command(CLI::App& app) {
   cmd->add_option("--checkpoint", args->checkpoint, "Trained checkpoint (runs/x/best.ckpt)")->required();
   auto* user = cmd->add_option("--user", args->user, "Original user ID: recommend after that user's whole sequence");
   cmd->add_option("--history", args->history, "Item IDs in time order, comma or space separated")->delimiter(',')->excludes(user);
+  cmd->add_option("--timestamps", args->timestamps, "With --history: one time in seconds per item (models trained with time_buckets)")
+      ->delimiter(',')
+      ->excludes(user);
   cmd->add_flag("--original-ids", args->original_ids, "--history holds the dataset's original item IDs (default: internal 1..N)");
   cmd->add_flag("--exclude-history", args->exclude_history, "Do not recommend items already in the history");
   cmd->add_option("-k,--k", args->k, "Number of items")->check(CLI::Range(1, 100000));
@@ -78,6 +82,7 @@ void add_recommend_command(CLI::App& app) {
     auto dataset = data::load_dataset(args->data);
     auto model = infer::LoadedModel::load(args->checkpoint, &dataset);
     std::vector<std::int32_t> history;
+    std::vector<std::int64_t> times;
     std::vector<std::int64_t> users;
     if (!args->user.empty()) {
       std::int64_t found = -1;
@@ -88,6 +93,8 @@ void add_recommend_command(CLI::App& app) {
       users.push_back(found);
       auto seq = dataset.sequence(found);
       history.assign(seq.begin(), seq.end());
+      auto seq_times = dataset.sequence_timestamps(found);
+      times.assign(seq_times.begin(), seq_times.end());
     } else {
       std::vector<std::string> tokens;
       for (const auto& h : args->history) {  // also accept "1 2 3" in one argument
@@ -101,9 +108,20 @@ void add_recommend_command(CLI::App& app) {
       }
       if (tokens.empty()) throw Error("recommend: give --user or a non-empty --history");
       history = resolve_history(dataset, tokens, args->original_ids);
+      times = args->timestamps;
+    }
+    if (model.uses_time()) {
+      if (times.empty()) throw Error("recommend: this model was trained with time buckets; give --timestamps (one per --history item)");
+      if (times.size() != history.size()) {
+        throw Error(fmt::format("--timestamps: {} times for {} history items", times.size(), history.size()));
+      }
+      for (std::size_t i = 1; i < times.size(); ++i) {
+        if (times[i] < times[i - 1]) throw Error(fmt::format("--timestamps: times must not decrease (entry {}: {} after {})", i + 1, times[i], times[i - 1]));
+      }
     }
     std::vector<std::span<const std::int32_t>> batch{std::span<const std::int32_t>(history)};
-    auto top = model.recommend(users, batch, args->k, args->exclude_history)[0];
+    const infer::Timestamps batch_times{std::span<const std::int64_t>(times)};
+    auto top = model.recommend(users, batch, args->k, args->exclude_history, model.uses_time() ? &batch_times : nullptr)[0];
     auto semantic_id = [&](std::int32_t item) {
       std::string text;
       if (model.tiger()) {

@@ -27,40 +27,91 @@ TEST(Packing, PadAndUnpadAreInverse) {
   EXPECT_THROW(padded_index(offsets, 2), c10::Error);
 }
 
-TEST(JaggedAttention, MatchesThePaddedReferenceInValueAndGradient) {
+TEST(TimeBucket, IsLogSpacedAndCapped) {
+  EXPECT_EQ(time_bucket(0, 128), 0);
+  EXPECT_EQ(time_bucket(1, 128), 0);
+  EXPECT_EQ(time_bucket(2, 128), 2);        // ln 2 / 0.301 = 2.3
+  EXPECT_EQ(time_bucket(86400, 128), 37);   // one day
+  EXPECT_EQ(time_bucket(31536000, 128), 57);  // one year
+  EXPECT_EQ(time_bucket(31536000, 40), 39);   // capped at the last bucket
+  auto buckets = packed_pair_time_buckets(torch::tensor({10, 12, 86410, 5, 5}, torch::kLong), offsets_of({3, 0, 2}), 64);
+  // Sequence 0 (3 x 3 block, row-major, j <= i used), then sequence 2 (2 x 2).
+  auto expected = torch::tensor({0, 0, 0, 2, 0, 0, 37, 37, 0, 0, 0, 0, 0}, torch::kUInt8);
+  EXPECT_TRUE(torch::equal(buckets, expected));
+
+  // The batched paths agree with time_bucket() on every pair, for gaps of any size and for
+  // times out of order.
+  torch::manual_seed(5);
+  for (bool sorted : {true, false}) {
+    auto times = torch::exp(torch::rand({60}) * 40.0).to(torch::kLong);
+    if (sorted) times = times.cumsum(0);
+    auto pairs = packed_pair_time_buckets(times, offsets_of({60}), 128);
+    auto padded = padded_pair_time_buckets(times.view({1, 60}), torch::ones({1, 60}, torch::kBool), 128);
+    const auto* t = times.data_ptr<std::int64_t>();
+    for (std::int64_t i = 0; i < 60; ++i) {
+      for (std::int64_t j = 0; j <= i; ++j) {
+        const auto want = time_bucket(t[i] - t[j], 128);
+        ASSERT_EQ(pairs[i * 60 + j].item<std::int64_t>(), want) << i << "," << j;
+        ASSERT_EQ(padded[0][i][j].item<std::int64_t>(), want) << i << "," << j;
+      }
+    }
+  }
+}
+
+// The jagged kernel against the dense padded reference, with or without the time term.
+void expect_kernel_matches_reference(bool timed) {
   torch::manual_seed(1);
   const std::vector<std::int64_t> lengths = {5, 1, 7, 3, 0, 7};
-  const std::int64_t H = 2, D = 4, Dv = 3, L = 7, max_len = 9;
+  const std::int64_t H = 2, D = 4, Dv = 3, L = 7, max_len = 9, num_buckets = 12;
   auto offsets = offsets_of(lengths);
   const auto T = offsets[-1].item<std::int64_t>();
   auto q = torch::randn({T, H, D}).requires_grad_();
   auto k = torch::randn({T, H, D}).requires_grad_();
   auto v = torch::randn({T, H, Dv}).requires_grad_();
   auto bias = (torch::randn({max_len}) * 0.5).requires_grad_();
+  auto time_bias = (torch::randn({num_buckets}) * 0.5).requires_grad_();
+  // Non-decreasing times within each sequence, with gaps from 0 s to about a year.
+  auto timestamps = torch::exp(torch::rand({T}) * 17.0).to(torch::kLong).cumsum(0);
   auto grad = torch::randn({T, H, Dv});
+  std::vector<torch::Tensor> params = {q, k, v, bias};
+  if (timed) params.push_back(time_bias);
 
-  auto jagged = jagged_causal_pointwise_attention(q, k, v, offsets, bias, 5.0);
+  TimeBias packed_time{timed ? packed_pair_time_buckets(timestamps, offsets, num_buckets) : torch::Tensor(), time_bias};
+  auto jagged = jagged_causal_pointwise_attention(q, k, v, offsets, bias, 5.0, timed ? &packed_time : nullptr);
   (jagged * grad).sum().backward();
-  auto jq = q.grad().clone(), jk = k.grad().clone(), jv = v.grad().clone(), jb = bias.grad().clone();
-  q.mutable_grad().zero_();
-  k.mutable_grad().zero_();
-  v.mutable_grad().zero_();
-  bias.mutable_grad().zero_();
+  std::vector<torch::Tensor> jagged_grads;
+  for (auto& p : params) {
+    jagged_grads.push_back(p.grad().clone());
+    p.mutable_grad().zero_();
+  }
 
   auto heads = [&](const torch::Tensor& t) { return pad_packed(t, offsets, L).transpose(1, 2); };  // [B, H, L, .]
   auto valid = pad_packed(torch::ones({T}, torch::kLong), offsets, L).to(torch::kBool);
-  auto padded = padded_causal_pointwise_attention(heads(q), heads(k), heads(v), valid, bias, 5.0);
+  TimeBias padded_time{timed ? padded_pair_time_buckets(pad_packed(timestamps, offsets, L), valid, num_buckets) : torch::Tensor(), time_bias};
+  auto padded = padded_causal_pointwise_attention(heads(q), heads(k), heads(v), valid, bias, 5.0, timed ? &padded_time : nullptr);
   auto reference = unpad(padded.transpose(1, 2), offsets);
   (reference * grad).sum().backward();
 
   EXPECT_TRUE(torch::allclose(jagged, reference, 1e-4, 1e-5));
-  EXPECT_TRUE(torch::allclose(jq, q.grad(), 1e-4, 1e-5));
-  EXPECT_TRUE(torch::allclose(jk, k.grad(), 1e-4, 1e-5));
-  EXPECT_TRUE(torch::allclose(jv, v.grad(), 1e-4, 1e-5));
-  EXPECT_TRUE(torch::allclose(jb, bias.grad(), 1e-4, 1e-5));
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    EXPECT_TRUE(torch::allclose(jagged_grads[i], params[i].grad(), 1e-4, 1e-5)) << "parameter " << i;
+  }
+  const auto& jb = jagged_grads[3];
   EXPECT_GT(jb.abs().sum().item<double>(), 0.0);
   EXPECT_EQ(jb[max_len - 1].item<float>(), 0.0f);  // no sequence reaches distance 8
+  if (timed) {
+    EXPECT_GT(jagged_grads[4].abs().sum().item<double>(), 0.0);
+    // Unlike the position term, the time term changes the output.
+    auto untimed = jagged_causal_pointwise_attention(q, k, v, offsets, bias, 5.0);
+    EXPECT_FALSE(torch::allclose(jagged, untimed, 1e-4, 1e-5));
+  } else {
+    EXPECT_FALSE(time_bias.grad().defined() && time_bias.grad().abs().sum().item<double>() > 0);
+  }
 }
+
+TEST(JaggedAttention, MatchesThePaddedReferenceInValueAndGradient) { expect_kernel_matches_reference(false); }
+
+TEST(JaggedAttention, WithTimeBucketsMatchesThePaddedReferenceInValueAndGradient) { expect_kernel_matches_reference(true); }
 
 TEST(JaggedAttention, RejectsASequenceLongerThanTheBias) {
   auto q = torch::randn({4, 1, 2});
@@ -106,6 +157,42 @@ TEST(Hstu, PackedAndPaddedPathsComputeTheSameFunction) {
     EXPECT_TRUE(torch::allclose(packed_grads[i], p.grad(), 1e-3, 1e-5)) << "parameter " << i;
     ++i;
   }
+}
+
+TEST(Hstu, TimeBucketsUseTimestampsOnBothPathsAndRequireThem) {
+  torch::manual_seed(4);
+  auto spec = small_hstu_spec();
+  spec.time_buckets = 64;
+  Hstu model(spec);
+  model->train();  // dropout 0
+  ASSERT_TRUE(model->uses_time());
+  auto offsets = offsets_of({4, 8, 1, 6});
+  const auto T = offsets[-1].item<std::int64_t>();
+  auto items = torch::randint(1, 31, {T}, torch::kLong);
+  auto timestamps = torch::exp(torch::rand({T}) * 15.0).to(torch::kLong).cumsum(0);
+  auto packed = model->encode_packed(items, offsets, timestamps);
+  auto padded = unpad(model->encode(pad_packed(items, offsets, 8), pad_packed(timestamps, offsets, 8)), offsets);
+  EXPECT_TRUE(torch::allclose(packed, padded, 1e-4, 1e-5));
+
+  auto target = torch::randn_like(packed);
+  model->zero_grad();
+  (packed * target).sum().backward();
+  for (const auto& layer : *model->layers) {
+    const auto& time_bias = layer->as<HstuLayer>()->time_bias;
+    ASSERT_TRUE(time_bias.grad().defined());
+    EXPECT_GT(time_bias.grad().abs().sum().item<double>(), 0.0);
+  }
+
+  // Moving the first item of sequence 1 back by a year changes that sequence's later states
+  // (their gaps to it change), and nothing in sequence 0.
+  auto earlier = timestamps.clone();
+  earlier[4] -= 31536000;
+  auto moved = model->encode_packed(items, offsets, earlier);
+  EXPECT_TRUE(torch::allclose(moved.slice(0, 0, 4), packed.slice(0, 0, 4)));
+  EXPECT_FALSE(torch::allclose(moved.slice(0, 5, 12), packed.slice(0, 5, 12), 1e-4, 1e-5));
+
+  EXPECT_THROW(model->encode_packed(items, offsets), c10::Error);
+  EXPECT_THROW(model->encode(pad_packed(items, offsets, 8)), c10::Error);
 }
 
 TEST(Hstu, OutputsDependOnlyOnEarlierItemsOfTheSameSequence) {

@@ -41,6 +41,11 @@ data::Dataset make_dataset() {
   }
   for (std::size_t u = 0; u < synth.sequences.size(); ++u) {
     d.items.insert(d.items.end(), synth.sequences[u].begin(), synth.sequences[u].end());
+    std::int64_t t = 1'600'000'000 + static_cast<std::int64_t>(u) * 977;
+    for (std::size_t p = 0; p < synth.sequences[u].size(); ++p) {
+      t += 60LL << (2 * ((p * 31 + u) % 8));  // a minute to ~11 days
+      d.timestamps.push_back(t);
+    }
     d.user_offsets.push_back(static_cast<std::int64_t>(d.items.size()));
     d.user_ids.push_back("user-" + std::to_string(u));
   }
@@ -70,7 +75,7 @@ std::string train_and_export(const train::TrainConfig& config, const std::string
 }
 
 struct Artefacts {
-  std::string dataset, sasrec_ckpt, sasrec, sasrec2, tiger_ckpt, tiger;
+  std::string dataset, sasrec_ckpt, sasrec, sasrec2, tiger_ckpt, tiger, hstu_ckpt, hstu;
 };
 
 Artefacts& artefacts() {
@@ -106,6 +111,12 @@ Artefacts& artefacts() {
     tiger.threads = 2;
     a.tiger_ckpt = train_and_export(tiger, "tiger", "tiger-v1");
     a.tiger = serve_dir() + "/tiger.tsb";
+
+    auto hstu = sasrec_config(3);
+    hstu.model = "hstu";
+    hstu.time_buckets = 64;
+    a.hstu_ckpt = train_and_export(hstu, "hstu-time", "hstu-time-v1");
+    a.hstu = serve_dir() + "/hstu-time.tsb";
   });
   return a;
 }
@@ -138,6 +149,8 @@ const std::string& sasrec_bundle() { return artefacts().sasrec; }
 const std::string& sasrec_bundle_seed2() { return artefacts().sasrec2; }
 const std::string& tiger_checkpoint() { return artefacts().tiger_ckpt; }
 const std::string& tiger_bundle() { return artefacts().tiger; }
+const std::string& hstu_time_checkpoint() { return artefacts().hstu_ckpt; }
+const std::string& hstu_time_bundle() { return artefacts().hstu; }
 
 TestServer::TestServer(const std::string& bundle, serve::ServiceOptions service_options, serve::HttpOptions http_options) {
   service_ = std::make_unique<serve::RecommendService>(bundle, service_options);

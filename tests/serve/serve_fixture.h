@@ -15,7 +15,8 @@
 
 namespace tessera::testing {
 
-// 120 users over 80 items; original IDs "sku-<n>"; titles "Item <n>"; category attributes.
+// 120 users over 80 items; original IDs "sku-<n>"; titles "Item <n>"; category attributes;
+// timestamps with gaps from a minute to weeks.
 const data::Dataset& serve_dataset();
 
 // The directory all artefacts of this test binary go to (removed at exit).
@@ -29,6 +30,9 @@ const std::string& sasrec_bundle();
 const std::string& sasrec_bundle_seed2();
 const std::string& tiger_checkpoint();
 const std::string& tiger_bundle();
+// A tiny HSTU with time buckets (its requests must carry timestamps).
+const std::string& hstu_time_checkpoint();
+const std::string& hstu_time_bundle();
 
 // A server for a bundle, started on construction and drained on destruction.
 class TestServer {

@@ -149,6 +149,10 @@ TEST(ServeApiTest, EveryBadRequestGetsA4xxJsonError) {
       {R"({"history": [1], "k": 0})", 422, "'k' must be in 1..80"},
       {R"({"history": [1], "k": 81})", 422, "'k' must be in 1..80"},
       {R"({"history": [1], "k": -3})", 422, "'k' must be in 1..80"},
+      {R"({"history": [1, 2], "timestamps": [5]})", 422, "'timestamps' has 1 entries but its history has 2"},
+      {R"({"history": [1, 2], "timestamps": [9, 5]})", 422, "timestamps[1]: times must not decrease"},
+      {R"({"history": [1, 2], "timestamps": [9, "10"]})", 400, "timestamps[1]: expected an integer time"},
+      {R"({"histories": [[1], [2]], "timestamps": [[1]]})", 400, "one list of times per history (2)"},
       {"{\"history\": [" + std::string(5000, '1') + "]}", 413, "too large"},
   };
   for (const auto& c : cases) {
@@ -194,6 +198,46 @@ TEST(ServeApiTest, SequenceModelAnswersEqualLoadedModelAlsoWhenBatched) {
     }
     EXPECT_GT(largest_batch, 1u) << "concurrent requests were never batched";
   }
+}
+
+TEST(ServeApiTest, TimeModelNeedsTimestampsAndAnswersAsLoadedModelAlsoWhenBatched) {
+  serve::ServiceOptions options;
+  options.batching.max_wait = std::chrono::milliseconds(20);
+  TestServer server(hstu_time_bundle(), options);
+  const auto& d = serve_dataset();
+  auto missing = post(server.port(), R"({"history": [3, 7], "k": 5})");
+  EXPECT_EQ(missing.status, 422);
+  EXPECT_NE(parse(missing)["error"].get<std::string>().find("send 'timestamps'"), std::string::npos) << missing.body;
+
+  auto model = infer::LoadedModel::load(hstu_time_checkpoint(), &d);
+  ASSERT_TRUE(model.uses_time());
+  std::vector<json> bodies;
+  std::vector<std::vector<infer::ScoredItem>> expected;
+  for (std::int64_t u = 0; u < 12; ++u) {
+    auto seq = d.sequence(u * 7);
+    auto times = d.sequence_timestamps(u * 7);
+    std::vector<std::int32_t> history(seq.begin(), seq.end() - 1);
+    std::vector<std::int64_t> history_times(times.begin(), times.end() - 1);
+    bodies.push_back(json{{"history", history}, {"timestamps", history_times}, {"k", 6}});
+    std::vector<std::span<const std::int32_t>> one{std::span<const std::int32_t>(history)};
+    const infer::Timestamps one_time{std::span<const std::int64_t>(history_times)};
+    expected.push_back(model.recommend({}, one, 6, false, &one_time)[0]);
+  }
+  std::vector<std::future<HttpResponse>> answers;
+  for (const auto& body : bodies) answers.push_back(std::async(std::launch::async, [&, body] { return post(server.port(), body.dump()); }));
+  for (std::size_t i = 0; i < answers.size(); ++i) {
+    auto r = answers[i].get();
+    ASSERT_EQ(r.status, 200) << r.body;
+    expect_same(parse(r)["items"], expected[i], "history " + std::to_string(i));
+  }
+  // The times matter: the same items a year apart from each other score differently.
+  auto spread = bodies[0];
+  auto times = spread["timestamps"].get<std::vector<std::int64_t>>();
+  for (std::size_t j = 0; j < times.size(); ++j) times[j] = static_cast<std::int64_t>(j) * 31536000;
+  spread["timestamps"] = times;
+  auto moved = post(server.port(), spread.dump());
+  ASSERT_EQ(moved.status, 200) << moved.body;
+  EXPECT_NE(parse(moved)["items"][0]["score"].get<double>(), expected[0][0].score);
 }
 
 TEST(ServeApiTest, ALoneRequestDoesNotWaitForCompany) {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "tessera/data/split.h"
 #include "tessera/train/batching.h"
 
 namespace tessera::train {
@@ -84,6 +85,39 @@ TEST(StochasticLength, KeepsShortSequencesAndCutsLongOnesToOrderedSubsets) {
   EXPECT_NEAR(static_cast<double>(cut) / trials, expected, 0.04);
   std::vector<std::int32_t> short_seq = {4, 5, 6};
   EXPECT_EQ(stochastic_length(short_seq, max_len, 1.0, rng), short_seq);
+}
+
+TEST(Batching, TimestampsFollowTheirItemsInEveryLayout) {
+  auto d = two_users();
+  d.timestamps = {100, 110, 120, 130, 140, 150, /*user 1:*/ 5, 6, 7};
+  ASSERT_TRUE(d.has_timestamps());
+  const auto seq = data::training_sequence(d, 0);    // 1 2 3 4
+  const auto time = data::training_timestamps(d, 0);  // 100 110 120 130
+  ASSERT_EQ(time.size(), seq.size());
+  std::vector<std::span<const std::int32_t>> sequences = {seq, seq.first(2)};
+  Timestamps times = {time, time.first(2)};
+  auto padded = make_training_batch(sequences, 10, &times);
+  EXPECT_TRUE(torch::equal(padded.timestamps, torch::tensor({100, 110, 120, 0, 0, 100}, torch::kLong).view({2, 3})));
+  auto packed = make_packed_training_batch(sequences, 2, &times);  // keeps the last 2 inputs of the first
+  EXPECT_TRUE(torch::equal(packed.inputs, torch::tensor({2, 3, 1}, torch::kLong)));
+  EXPECT_TRUE(torch::equal(packed.timestamps, torch::tensor({110, 120, 100}, torch::kLong)));
+  EXPECT_FALSE(make_packed_training_batch(sequences, 2).timestamps.defined());
+  Timestamps short_times = {time.first(3), time.first(2)};
+  EXPECT_THROW(make_packed_training_batch(sequences, 2, &short_times), c10::Error);
+  EXPECT_TRUE(torch::equal(make_history_batch(times, 3), torch::tensor({110, 120, 130, 0, 100, 110}, torch::kLong).view({2, 3})));
+}
+
+TEST(StochasticLength, PositionsSelectTheSameItemsWithTheSameDraws) {
+  std::vector<std::int32_t> seq(300);
+  std::iota(seq.begin(), seq.end(), 1);
+  for (std::uint64_t seed = 0; seed < 20; ++seed) {
+    std::mt19937_64 a(seed), b(seed);
+    const auto items = stochastic_length(seq, 200, 1.5, a);
+    const auto positions = stochastic_length_positions(seq.size(), 200, 1.5, b);
+    ASSERT_EQ(items.size(), positions.size());
+    for (std::size_t i = 0; i < items.size(); ++i) EXPECT_EQ(items[i], seq[positions[i]]);
+    EXPECT_EQ(a(), b());  // the same number of draws
+  }
 }
 
 }  // namespace

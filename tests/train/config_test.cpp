@@ -41,5 +41,15 @@ TEST(TrainConfig, ErrorsNameTheSourceAndKey) {
   EXPECT_NE(error_of([] { load_config("/nonexistent/config.json"); }).find("/nonexistent/config.json"), std::string::npos);
 }
 
+TEST(TrainConfig, TimeBucketsAreForHstuAndBounded) {
+  TrainConfig c;
+  c.time_buckets = 64;
+  EXPECT_NE(error_of([&] { c.validate(); }).find("time_buckets"), std::string::npos);  // sasrec reads no time
+  c.model = "hstu";
+  EXPECT_NO_THROW(c.validate());
+  c.time_buckets = 300;
+  EXPECT_NE(error_of([&] { c.validate(); }).find("must be in [0, 256]"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace tessera::train

@@ -160,6 +160,37 @@ TEST(Trainer, HstuLearnsAndPackedEqualsPadded) {
   fs::remove_all(padded_options.run_dir);
 }
 
+TEST(Trainer, HstuWithTimeBucketsTrainsOnTimestampsAndNeedsThem) {
+  auto d = small_dataset();
+  auto config = small_config();
+  config.model = "hstu";
+  config.dropout = 0;
+  config.time_buckets = 32;
+  config.stochastic_length_alpha = 1.6;  // cuts items and their times alike
+  config.length_bucketing = false;
+  config.epochs = 3;
+  TrainOptions no_times;
+  no_times.run_dir = temp_dir("hstu_time_refused");
+  try {
+    train_model(d, config, no_times);
+    ADD_FAILURE() << "a dataset without timestamps was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("time_buckets = 32 needs timestamps"), std::string::npos) << e.what();
+  }
+  std::int64_t t = 0;
+  for (std::size_t i = 0; i < d.items.size(); ++i) d.timestamps.push_back(t += 60LL << (2 * (i % 9)));
+  TrainOptions packed_options;
+  packed_options.run_dir = temp_dir("hstu_time_packed");
+  auto packed = train_model(d, config, packed_options);
+  config.packed_batches = false;
+  TrainOptions padded_options;
+  padded_options.run_dir = temp_dir("hstu_time_padded");
+  auto padded = train_model(d, config, padded_options);
+  EXPECT_NEAR(padded.final_train_loss, packed.final_train_loss, 1e-3 * packed.final_train_loss);
+  EXPECT_GT(packed.best_valid_metric, 0);
+  for (const auto* dir : {&no_times.run_dir, &packed_options.run_dir, &padded_options.run_dir}) fs::remove_all(*dir);
+}
+
 TEST(Checkpoint, RoundTripsAndRejectsDamageAndMismatch) {
   auto d = small_dataset();
   auto config = small_config();

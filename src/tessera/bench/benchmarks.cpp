@@ -142,6 +142,15 @@ const std::vector<BenchmarkSpec>& benchmark_specs() {
                      {"padded-bucketed", with({"packed_batches=false", "length_bucketing=true"}, kFixedTenEpochs)}},
                     {{"packed_speedup", "train_seconds", "padded", "packed"},
                      {"packed_to_bucketed_speedup", "train_seconds", "padded-bucketed", "packed"}}),
+      [] {
+        auto spec = sequence_spec("hstu-time-ml100k",
+                                  "HSTU (hstu-ml1m's config) on MovieLens-100k, which has timestamps: relative attention bias over "
+                                  "positions only vs positions and 128 log-spaced time buckets, 3 seeds each; full ranking, history masked",
+                                  "ml-100k/u.data", "ml-100k/u.item", "hstu-ml1m.json", nlohmann::json::object(),
+                                  {{"positions", {"time_buckets=0"}}, {"time-buckets", {"time_buckets=128"}}});
+        spec.seeds = 3;
+        return spec;
+      }(),
       sequence_spec("sequence-throughput-ml1m",
                     "Training throughput on MovieLens-1M, SASRec vs HSTU at equal size (2 blocks, d 50, 1 head, length 200, full "
                     "softmax), 1 epoch each, no test evaluation",

@@ -38,6 +38,12 @@ struct Dataset {
   std::span<const std::int32_t> sequence(std::int64_t user) const {
     return {items.data() + user_offsets[user], static_cast<std::size_t>(user_offsets[user + 1] - user_offsets[user])};
   }
+  bool has_timestamps() const { return !timestamps.empty(); }
+  // The timestamps of sequence(user); empty if the dataset has none.
+  std::span<const std::int64_t> sequence_timestamps(std::int64_t user) const {
+    if (timestamps.empty()) return {};
+    return {timestamps.data() + user_offsets[user], static_cast<std::size_t>(user_offsets[user + 1] - user_offsets[user])};
+  }
   bool has_metadata() const { return !item_metadata.empty(); }
 };
 

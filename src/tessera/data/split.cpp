@@ -18,6 +18,12 @@ std::span<const std::int32_t> training_sequence(const Dataset& dataset, std::int
   return seq.first(seq.size() - 2);
 }
 
+std::span<const std::int64_t> training_timestamps(const Dataset& dataset, std::int64_t user) {
+  auto times = dataset.sequence_timestamps(user);
+  if (times.size() < 3) return {};
+  return times.first(times.size() - 2);
+}
+
 std::vector<EvalExample> leave_last_out_examples(const Dataset& dataset, Split split) {
   std::vector<EvalExample> examples;
   examples.reserve(static_cast<std::size_t>(dataset.num_users()));
@@ -25,7 +31,8 @@ std::vector<EvalExample> leave_last_out_examples(const Dataset& dataset, Split s
   for (std::int64_t u = 0; u < dataset.num_users(); ++u) {
     auto seq = dataset.sequence(u);
     if (seq.size() < 3) continue;
-    examples.push_back({u, seq.first(seq.size() - drop), seq[seq.size() - drop]});
+    auto times = dataset.sequence_timestamps(u);
+    examples.push_back({u, seq.first(seq.size() - drop), seq[seq.size() - drop], times.empty() ? times : times.first(times.size() - drop)});
   }
   return examples;
 }

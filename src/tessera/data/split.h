@@ -27,10 +27,13 @@ struct EvalExample {
   std::int64_t user = 0;
   std::span<const std::int32_t> history;
   std::int32_t target = 0;
+  std::span<const std::int64_t> history_timestamps;  // one per history item; empty if the dataset has none
 };
 
 // The training part of user u's sequence (empty if the user has fewer than 3 items).
 std::span<const std::int32_t> training_sequence(const Dataset& dataset, std::int64_t user);
+// Its timestamps (empty if the dataset has none).
+std::span<const std::int64_t> training_timestamps(const Dataset& dataset, std::int64_t user);
 
 // One example per user with at least 3 items, in user order.
 std::vector<EvalExample> leave_last_out_examples(const Dataset& dataset, Split split);

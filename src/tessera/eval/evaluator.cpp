@@ -57,16 +57,19 @@ EvalResult evaluate(Scorer& scorer, const data::Dataset& dataset, const EvalOpti
   std::vector<std::int64_t> ranks(static_cast<std::size_t>(n));
   Progress progress("eval " + model, n, "users");
   std::vector<std::span<const std::int32_t>> histories;
+  std::vector<std::span<const std::int64_t>> timestamps;
   std::vector<std::int64_t> targets;
   for (std::int64_t begin = 0; begin < n; begin += options.batch_size) {
     const std::int64_t end = std::min(n, begin + options.batch_size);
     histories.clear();
+    timestamps.clear();
     targets.clear();
     for (std::int64_t i = begin; i < end; ++i) {
       histories.push_back(examples[static_cast<std::size_t>(i)].history);
+      timestamps.push_back(examples[static_cast<std::size_t>(i)].history_timestamps);
       targets.push_back(examples[static_cast<std::size_t>(i)].target);
     }
-    at::Tensor scores = scorer.score(histories);
+    at::Tensor scores = dataset.has_timestamps() ? scorer.score_timed(histories, timestamps) : scorer.score(histories);
     if (!scores.defined() || scores.dim() != 2 || scores.size(0) != end - begin || scores.size(1) != dataset.num_items + 1) {
       throw Error("scorer '" + model + "' returned scores of shape " + (scores.defined() ? shape_of(scores) : "(undefined)") +
                   ", expected [" + std::to_string(end - begin) + ", " + std::to_string(dataset.num_items + 1) + "]");

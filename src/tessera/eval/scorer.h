@@ -30,6 +30,14 @@ class Scorer {
   // evaluate() calls this under at::NoGradGuard; putting a model into eval mode (no dropout) is
   // the scorer's job.
   virtual at::Tensor score(const std::vector<std::span<const std::int32_t>>& histories) = 0;
+
+  // The same with each history's timestamps (seconds, one per item, same order), which
+  // evaluation passes when the dataset has them. Scorers whose model reads time override this;
+  // the default ignores the timestamps.
+  virtual at::Tensor score_timed(const std::vector<std::span<const std::int32_t>>& histories,
+                                 const std::vector<std::span<const std::int64_t>>& /*timestamps*/) {
+    return score(histories);
+  }
 };
 
 }  // namespace tessera::eval

@@ -39,12 +39,12 @@ eval::EvalResult LoadedModel::evaluate(const data::Dataset& dataset, const eval:
 
 std::vector<std::vector<ScoredItem>> LoadedModel::recommend(std::span<const std::int64_t> users,
                                                             const std::vector<std::span<const std::int32_t>>& histories,
-                                                            std::int64_t k, bool exclude_history) {
+                                                            std::int64_t k, bool exclude_history, const Timestamps* timestamps) {
   if (k < 1) throw Error("recommend: k must be at least 1");
   std::vector<std::vector<ScoredItem>> out;
   if (scorer_) {
     torch::NoGradGuard no_grad;
-    auto scores = score_next_items(*sequence_model_, histories, config_.max_len);
+    auto scores = score_next_items(*sequence_model_, histories, config_.max_len, timestamps);
     return top_k_items(scores, k, exclude_history ? &histories : nullptr);
   }
   std::int64_t longest = 0;

@@ -38,9 +38,13 @@ class LoadedModel {
   // Top k items after each history, best first; with exclude_history, items of the history
   // are never returned. TIGER widens its beam to k (+ the history length when excluding) if the
   // configured beam is narrower. users: dataset user IDs for TIGER's user token, or empty.
+  // timestamps: one list per history (same lengths); required when uses_time(), else ignored.
   std::vector<std::vector<ScoredItem>> recommend(std::span<const std::int64_t> users,
                                                  const std::vector<std::span<const std::int32_t>>& histories, std::int64_t k,
-                                                 bool exclude_history);
+                                                 bool exclude_history, const Timestamps* timestamps = nullptr);
+
+  // Whether the model reads the histories' timestamps (HSTU with time buckets).
+  bool uses_time() const { return sequence_model_ && sequence_model_->uses_time(); }
 
   // TIGER only (nullptr otherwise): the generator and its semantic IDs.
   TigerRecommender* tiger() { return tiger_.get(); }

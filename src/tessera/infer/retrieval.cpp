@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "tessera/core/error.h"
 #include "tessera/train/batching.h"
 
 namespace tessera::infer {
@@ -13,7 +14,9 @@ namespace {
 // (models/packing.h), so a batch costs what its real items cost: models with a jagged path
 // (HSTU) skip padding entirely, SASRec runs its projections and FFN on real rows only. A batch
 // with an empty history takes the padded path (its state is the padding position's).
-torch::Tensor last_states(models::SequenceModelImpl& model, const std::vector<std::span<const std::int32_t>>& group, std::int64_t max_len) {
+// times: the group's timestamps, or nullptr when the model does not read time.
+torch::Tensor last_states(models::SequenceModelImpl& model, const std::vector<std::span<const std::int32_t>>& group, const Timestamps* times,
+                          std::int64_t max_len) {
   bool any_empty = false;
   std::int64_t total = 0;
   for (const auto& h : group) {
@@ -22,28 +25,46 @@ torch::Tensor last_states(models::SequenceModelImpl& model, const std::vector<st
   }
   if (any_empty) {
     auto batch = train::make_history_batch(group, max_len);
-    return model.encode(batch).select(1, batch.size(1) - 1);
+    auto batch_times = times ? train::make_history_batch(*times, max_len) : torch::Tensor();
+    return model.encode(batch, batch_times).select(1, batch.size(1) - 1);
   }
   auto items = torch::empty({total}, torch::kLong);
   auto offsets = torch::empty({static_cast<std::int64_t>(group.size()) + 1}, torch::kLong);
+  auto timestamps = times ? torch::empty({total}, torch::kLong) : torch::Tensor();
   auto* item = items.data_ptr<std::int64_t>();
   auto* offset = offsets.data_ptr<std::int64_t>();
+  auto* time = times ? timestamps.data_ptr<std::int64_t>() : nullptr;
   offset[0] = 0;
   std::int64_t t = 0;
   for (std::size_t b = 0; b < group.size(); ++b) {
     const auto& h = group[b];
     const auto n = std::min<std::int64_t>(max_len, static_cast<std::int64_t>(h.size()));
-    for (auto j = static_cast<std::int64_t>(h.size()) - n; j < static_cast<std::int64_t>(h.size()); ++j) item[t++] = h[j];
+    for (auto j = static_cast<std::int64_t>(h.size()) - n; j < static_cast<std::int64_t>(h.size()); ++j) {
+      if (time) time[t] = (*times)[b][static_cast<std::size_t>(j)];
+      item[t++] = h[j];
+    }
     offset[b + 1] = t;
   }
-  auto hidden = model.encode_packed(items, offsets);  // [T, d]
+  auto hidden = model.encode_packed(items, offsets, timestamps);  // [T, d]
   return hidden.index_select(0, offsets.slice(0, 1) - 1);
 }
 
 }  // namespace
 
 torch::Tensor score_next_items(models::SequenceModelImpl& model, const std::vector<std::span<const std::int32_t>>& histories,
-                               std::int64_t max_len) {
+                               std::int64_t max_len, const Timestamps* timestamps) {
+  if (model.uses_time()) {
+    if (timestamps == nullptr) throw Error("this model uses time buckets, so every history needs its timestamps");
+    if (timestamps->size() != histories.size()) throw Error("got timestamps for " + std::to_string(timestamps->size()) + " of " + std::to_string(histories.size()) + " histories");
+    for (std::size_t b = 0; b < histories.size(); ++b) {
+      if ((*timestamps)[b].size() != histories[b].size()) {
+        throw Error("history " + std::to_string(b) + " has " + std::to_string(histories[b].size()) + " items but " +
+                    std::to_string((*timestamps)[b].size()) + " timestamps");
+      }
+    }
+  } else {
+    timestamps = nullptr;  // the model ignores them
+  }
   torch::NoGradGuard no_grad;
   const bool was_training = model.is_training();
   model.eval();
@@ -59,8 +80,12 @@ torch::Tensor score_next_items(models::SequenceModelImpl& model, const std::vect
   for (std::int64_t start = 0; start < B; start += kGroup) {
     const auto end = std::min(B, start + kGroup);
     std::vector<std::span<const std::int32_t>> group;
-    for (auto i = start; i < end; ++i) group.push_back(histories[order[i]]);
-    auto hidden = last_states(model, group, max_len);  // [b, d]: state after the last item
+    Timestamps group_times;
+    for (auto i = start; i < end; ++i) {
+      group.push_back(histories[order[i]]);
+      if (timestamps) group_times.push_back((*timestamps)[order[i]]);
+    }
+    auto hidden = last_states(model, group, timestamps ? &group_times : nullptr, max_len);  // [b, d]: state after the last item
     auto group_scores = torch::mm(hidden, table_t);    // [b, V+1]
     auto rows = torch::from_blob(order.data() + start, {end - start}, torch::kLong);
     scores.index_copy_(0, rows, group_scores);

@@ -18,9 +18,11 @@ namespace tessera::infer {
 
 // Scores of all items after each history: [B, num_items + 1] float, column 0 (padding) = -inf.
 // Runs the model in eval mode without autograd. Histories longer than max_len keep their most
-// recent max_len items.
+// recent max_len items. timestamps: one list per history (same lengths), required by models
+// that use time (models::SequenceModelImpl::uses_time) and ignored by the others.
+using Timestamps = std::vector<std::span<const std::int64_t>>;
 torch::Tensor score_next_items(models::SequenceModelImpl& model, const std::vector<std::span<const std::int32_t>>& histories,
-                               std::int64_t max_len);
+                               std::int64_t max_len, const Timestamps* timestamps = nullptr);
 
 // Adapts a sequence model to the evaluator's Scorer interface.
 class SequenceModelScorer : public eval::Scorer {
@@ -30,6 +32,9 @@ class SequenceModelScorer : public eval::Scorer {
   std::string name() const override { return name_; }
   at::Tensor score(const std::vector<std::span<const std::int32_t>>& histories) override {
     return score_next_items(*model_, histories, max_len_);
+  }
+  at::Tensor score_timed(const std::vector<std::span<const std::int32_t>>& histories, const Timestamps& timestamps) override {
+    return score_next_items(*model_, histories, max_len_, &timestamps);
   }
 
  private:

@@ -8,7 +8,8 @@
 
 namespace tessera::models {
 
-HstuLayerImpl::HstuLayerImpl(std::int64_t d_model, std::int64_t heads, std::int64_t dh, std::int64_t len, double p)
+HstuLayerImpl::HstuLayerImpl(std::int64_t d_model, std::int64_t heads, std::int64_t dh, std::int64_t len, double p,
+                             std::int64_t time_buckets)
     : num_heads(heads), head_dim(dh), max_len(len), dropout(p) {
   const auto width = heads * dh;
   input_norm = register_module("input_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d_model})));
@@ -16,8 +17,16 @@ HstuLayerImpl::HstuLayerImpl(std::int64_t d_model, std::int64_t heads, std::int6
   attention_norm = register_module("attention_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({width})));
   out = register_module("out", torch::nn::Linear(width, d_model));
   position_bias = register_parameter("position_bias", torch::zeros({len}));
+  if (time_buckets > 0) time_bias = register_parameter("time_bias", torch::zeros({time_buckets}));
   torch::NoGradGuard no_grad;
   position_bias.normal_(0.0, 0.02);
+  if (time_buckets > 0) time_bias.normal_(0.0, 0.02);
+}
+
+std::optional<TimeBias> HstuLayerImpl::time_term(const torch::Tensor& pair_buckets) const {
+  if (!time_bias.defined()) return std::nullopt;
+  TORCH_CHECK(pair_buckets.defined(), "HSTU layer with time buckets called without the pairs' time buckets");
+  return TimeBias{pair_buckets, time_bias};
 }
 
 std::vector<torch::Tensor> HstuLayerImpl::project(const torch::Tensor& x) {
@@ -28,21 +37,23 @@ torch::Tensor HstuLayerImpl::output(const torch::Tensor& x, const torch::Tensor&
   return x + out(models::dropout(attention_norm(attended) * u, dropout, is_training()));
 }
 
-torch::Tensor HstuLayerImpl::forward_packed(const torch::Tensor& x, const torch::Tensor& offsets) {
+torch::Tensor HstuLayerImpl::forward_packed(const torch::Tensor& x, const torch::Tensor& offsets, const torch::Tensor& pair_buckets) {
   const auto T = x.size(0);
   auto parts = project(x);  // u, v, q, k: [T, H * dh]
   auto view = [&](const torch::Tensor& t) { return t.reshape({T, num_heads, head_dim}); };
+  const auto time = time_term(pair_buckets);
   auto attended = jagged_causal_pointwise_attention(view(parts[2]), view(parts[3]), view(parts[1]), offsets, position_bias,
-                                                    static_cast<double>(max_len));
+                                                    static_cast<double>(max_len), time ? &*time : nullptr);
   return output(x, attended.reshape({T, num_heads * head_dim}), parts[0]);
 }
 
-torch::Tensor HstuLayerImpl::forward_padded(const torch::Tensor& x, const torch::Tensor& valid) {
+torch::Tensor HstuLayerImpl::forward_padded(const torch::Tensor& x, const torch::Tensor& valid, const torch::Tensor& pair_buckets) {
   const auto B = x.size(0), L = x.size(1);
   auto parts = project(x);  // [B, L, H * dh]
   auto heads = [&](const torch::Tensor& t) { return t.reshape({B, L, num_heads, head_dim}).transpose(1, 2); };
+  const auto time = time_term(pair_buckets);
   auto attended = padded_causal_pointwise_attention(heads(parts[2]), heads(parts[3]), heads(parts[1]), valid, position_bias,
-                                                    static_cast<double>(max_len));  // [B, H, L, dh]
+                                                    static_cast<double>(max_len), time ? &*time : nullptr);  // [B, H, L, dh]
   return output(x, attended.transpose(1, 2).reshape({B, L, num_heads * head_dim}), parts[0]);
 }
 
@@ -53,7 +64,7 @@ HstuImpl::HstuImpl(const ModelSpec& opts) : options(opts) {
   position_embedding = register_module("position_embedding", torch::nn::Embedding(opts.max_len, opts.d_model));
   layers = register_module("layers", torch::nn::ModuleList());
   for (std::int64_t i = 0; i < opts.num_blocks; ++i) {
-    layers->push_back(HstuLayer(opts.d_model, opts.num_heads, dh, opts.max_len, opts.dropout));
+    layers->push_back(HstuLayer(opts.d_model, opts.num_heads, dh, opts.max_len, opts.dropout, opts.time_buckets));
   }
   torch::NoGradGuard no_grad;
   // As in the public setup: small item rows, so the input (x sqrt(d)) has norm ~1 and the layers'
@@ -65,22 +76,37 @@ HstuImpl::HstuImpl(const ModelSpec& opts) : options(opts) {
 
 torch::Tensor HstuImpl::finish(const torch::Tensor& hidden) const { return scoring_hidden(hidden, options); }
 
-torch::Tensor HstuImpl::encode(const torch::Tensor& items) {
+void HstuImpl::require_timestamps(const torch::Tensor& timestamps) const {
+  TORCH_CHECK(timestamps.defined(), "this HSTU model uses time buckets (time_buckets = ", options.time_buckets,
+              "), so every history needs timestamps");
+}
+
+torch::Tensor HstuImpl::encode(const torch::Tensor& items, const torch::Tensor& timestamps) {
   const auto L = items.size(1);
   TORCH_CHECK(L <= options.max_len, "sequence length ", L, " exceeds max_len ", options.max_len);
   auto valid = items.ne(0);  // [B, L]
+  torch::Tensor pair_buckets;
+  if (uses_time()) {
+    require_timestamps(timestamps);
+    pair_buckets = padded_pair_time_buckets(timestamps, valid, options.time_buckets);
+  }
   auto positions = torch::arange(L - 1, -1, -1, torch::kLong);
   auto x = item_embedding(items) * std::sqrt(static_cast<double>(options.d_model)) + position_embedding(positions).unsqueeze(0);
   auto mask = valid.unsqueeze(-1).to(x.dtype());
   x = models::dropout(x, options.dropout, is_training()) * mask;
-  for (const auto& layer : *layers) x = layer->as<HstuLayer>()->forward_padded(x, valid) * mask;
+  for (const auto& layer : *layers) x = layer->as<HstuLayer>()->forward_padded(x, valid, pair_buckets) * mask;
   return finish(x);
 }
 
-torch::Tensor HstuImpl::encode_packed(const torch::Tensor& items, const torch::Tensor& offsets) {
+torch::Tensor HstuImpl::encode_packed(const torch::Tensor& items, const torch::Tensor& offsets, const torch::Tensor& timestamps) {
+  torch::Tensor pair_buckets;
+  if (uses_time()) {
+    require_timestamps(timestamps);
+    pair_buckets = packed_pair_time_buckets(timestamps, offsets, options.time_buckets);
+  }
   auto x = item_embedding(items) * std::sqrt(static_cast<double>(options.d_model)) + position_embedding(positions_from_end(offsets));
   x = models::dropout(x, options.dropout, is_training());
-  for (const auto& layer : *layers) x = layer->as<HstuLayer>()->forward_packed(x, offsets);
+  for (const auto& layer : *layers) x = layer->as<HstuLayer>()->forward_packed(x, offsets, pair_buckets);
   return finish(x);
 }
 

@@ -110,7 +110,7 @@ SasRecImpl::SasRecImpl(const ModelSpec& opts) : options(opts) {
   position_embedding->weight.normal_(0.0, 0.02);
 }
 
-torch::Tensor SasRecImpl::encode(const torch::Tensor& items) {
+torch::Tensor SasRecImpl::encode(const torch::Tensor& items, const torch::Tensor& /*timestamps: unused*/) {
   const auto L = items.size(1);
   TORCH_CHECK(L <= options.max_len, "sequence length ", L, " exceeds max_len ", options.max_len);
   auto valid = items.ne(0);  // [B, L]
@@ -125,7 +125,7 @@ torch::Tensor SasRecImpl::encode(const torch::Tensor& items) {
   return finish(x);
 }
 
-torch::Tensor SasRecImpl::encode_packed(const torch::Tensor& items, const torch::Tensor& offsets) {
+torch::Tensor SasRecImpl::encode_packed(const torch::Tensor& items, const torch::Tensor& offsets, const torch::Tensor& /*timestamps: unused*/) {
   const auto L = std::max<std::int64_t>(1, (offsets.slice(0, 1) - offsets.slice(0, 0, -1)).max().item<std::int64_t>());
   TORCH_CHECK(L <= options.max_len, "sequence length ", L, " exceeds max_len ", options.max_len);
   auto x = item_embedding(items) * std::sqrt(static_cast<double>(options.d_model)) + position_embedding(positions_from_end(offsets));

@@ -50,10 +50,10 @@ TORCH_MODULE(SasRecBlock);
 struct SasRecImpl : SequenceModelImpl {
   explicit SasRecImpl(const ModelSpec& spec);
 
-  torch::Tensor encode(const torch::Tensor& items) override;
+  torch::Tensor encode(const torch::Tensor& items, const torch::Tensor& timestamps = {}) override;
   // Embeddings, LayerNorms, projections and feed-forward layers on real rows only; attention
   // padded (softmax attention has no jagged kernel here).
-  torch::Tensor encode_packed(const torch::Tensor& items, const torch::Tensor& offsets) override;
+  torch::Tensor encode_packed(const torch::Tensor& items, const torch::Tensor& offsets, const torch::Tensor& timestamps = {}) override;
   torch::Tensor item_embeddings() override;
   double flops_per_token(std::int64_t sequence_length) const override;
 

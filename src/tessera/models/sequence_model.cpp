@@ -16,10 +16,10 @@ torch::Tensor scoring_items(const torch::Tensor& item_rows, const ModelSpec& spe
   return F::normalize(item_rows, F::NormalizeFuncOptions().dim(-1));  // the zero padding row stays 0
 }
 
-torch::Tensor SequenceModelImpl::encode_packed(const torch::Tensor& items, const torch::Tensor& offsets) {
-  const auto L = (offsets.slice(0, 1) - offsets.slice(0, 0, -1)).max().item<std::int64_t>();
-  auto padded = pad_packed(items, offsets, std::max<std::int64_t>(L, 1));  // [B, L], 0 = padding
-  return unpad(encode(padded), offsets);
+torch::Tensor SequenceModelImpl::encode_packed(const torch::Tensor& items, const torch::Tensor& offsets, const torch::Tensor& timestamps) {
+  const auto L = std::max<std::int64_t>(1, (offsets.slice(0, 1) - offsets.slice(0, 0, -1)).max().item<std::int64_t>());
+  auto padded = pad_packed(items, offsets, L);  // [B, L], 0 = padding
+  return unpad(encode(padded, timestamps.defined() ? pad_packed(timestamps, offsets, L) : torch::Tensor()), offsets);
 }
 
 }  // namespace tessera::models

@@ -31,6 +31,10 @@ struct ModelSpec {
   // item_embeddings() unit-length rows, so every consumer still takes plain dot products.
   bool l2_normalize = false;
   double temperature = 1.0;
+  // HSTU: learned attention bias per time bucket of the gap t_i - t_j between a query item and
+  // each earlier item (models/jagged_attention.h time_bucket). 0 = off; otherwise 1..256 buckets,
+  // and every history must come with timestamps.
+  std::int64_t time_buckets = 0;
 };
 
 // The scoring space of ModelSpec::l2_normalize, shared by every model: hidden states [..., d]
@@ -41,12 +45,18 @@ torch::Tensor scoring_items(const torch::Tensor& item_rows, const ModelSpec& spe
 
 struct SequenceModelImpl : torch::nn::Module {
   // items: [B, L] int64, 0 = padding, left-padded. Returns hidden states [B, L, d] float.
-  virtual torch::Tensor encode(const torch::Tensor& items) = 0;
+  // timestamps: [B, L] int64 seconds in the same layout, or undefined; models that use time
+  // (uses_time()) require them, the others ignore them.
+  virtual torch::Tensor encode(const torch::Tensor& items, const torch::Tensor& timestamps = {}) = 0;
 
   // The same on packed sequences (models/packing.h): items [T] int64 (no padding), offsets
-  // [B + 1] int64. Returns [T, d]. Models with a jagged path (HSTU) compute on real tokens only;
-  // the default pads to [B, longest], runs encode() and drops the padding rows.
-  virtual torch::Tensor encode_packed(const torch::Tensor& items, const torch::Tensor& offsets);
+  // [B + 1] int64, timestamps [T] int64 or undefined. Returns [T, d]. Models with a jagged path
+  // (HSTU) compute on real tokens only; the default pads to [B, longest], runs encode() and
+  // drops the padding rows.
+  virtual torch::Tensor encode_packed(const torch::Tensor& items, const torch::Tensor& offsets, const torch::Tensor& timestamps = {});
+
+  // Whether encode() needs the histories' timestamps (HSTU with time buckets).
+  virtual bool uses_time() const { return false; }
 
   // Output item table [num_items + 1, d] float; row 0 is padding and is never a valid item.
   virtual torch::Tensor item_embeddings() = 0;

@@ -60,6 +60,24 @@ std::vector<std::int32_t> parse_history(const nlohmann::json& value, const std::
   return history;
 }
 
+// One history's "timestamps": integers, as many as its items, non-decreasing.
+std::vector<std::int64_t> parse_timestamps(const nlohmann::json& value, const std::string& where, std::size_t expected) {
+  if (!value.is_array()) bad_request(fmt::format("'{}' must be an array of integer times in seconds, got {}", where, shown(value)));
+  if (value.size() != expected) {
+    unprocessable(fmt::format("'{}' has {} entries but its history has {} items; give one time per item", where, value.size(), expected));
+  }
+  std::vector<std::int64_t> times;
+  times.reserve(value.size());
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    if (!value[i].is_number_integer()) bad_request(fmt::format("{}[{}]: expected an integer time in seconds, got {}", where, i, shown(value[i])));
+    times.push_back(value[i].get<std::int64_t>());
+    if (i > 0 && times[i] < times[i - 1]) {
+      unprocessable(fmt::format("{}[{}]: times must not decrease along the history ({} after {})", where, i, times[i], times[i - 1]));
+    }
+  }
+  return times;
+}
+
 }  // namespace
 
 RecommendRequest parse_recommend_request(std::string_view body, const bundle::ItemCatalog& items, const ApiLimits& limits) {
@@ -67,8 +85,8 @@ RecommendRequest parse_recommend_request(std::string_view body, const bundle::It
   if (json.is_discarded()) bad_request("body is not valid JSON");
   if (!json.is_object()) bad_request(fmt::format("body must be a JSON object, got {}", json.type_name()));
   for (const auto& [key, value] : json.items()) {
-    if (key != "history" && key != "histories" && key != "k" && key != "exclude_history" && key != "original_ids") {
-      bad_request(fmt::format("unknown field '{}' (known: history, histories, k, exclude_history, original_ids)", key));
+    if (key != "history" && key != "histories" && key != "timestamps" && key != "k" && key != "exclude_history" && key != "original_ids") {
+      bad_request(fmt::format("unknown field '{}' (known: history, histories, timestamps, k, exclude_history, original_ids)", key));
     }
   }
   RecommendRequest request;
@@ -86,6 +104,7 @@ RecommendRequest parse_recommend_request(std::string_view body, const bundle::It
   if (single == batch) bad_request("give exactly one of 'history' (one list of item IDs) or 'histories' (a list of lists)");
   if (single) {
     request.histories.push_back(parse_history(json.at("history"), "history", original_ids, items, limits));
+    if (json.contains("timestamps")) request.timestamps.push_back(parse_timestamps(json.at("timestamps"), "timestamps", request.histories[0].size()));
     return request;
   }
   request.batch_form = true;
@@ -97,6 +116,15 @@ RecommendRequest parse_recommend_request(std::string_view body, const bundle::It
   }
   for (std::size_t i = 0; i < histories.size(); ++i) {
     request.histories.push_back(parse_history(histories[i], fmt::format("histories[{}]", i), original_ids, items, limits));
+  }
+  if (json.contains("timestamps")) {
+    const auto& times = json.at("timestamps");
+    if (!times.is_array() || times.size() != histories.size()) {
+      bad_request(fmt::format("'timestamps' must be an array with one list of times per history ({}), got {}", histories.size(), shown(times)));
+    }
+    for (std::size_t i = 0; i < times.size(); ++i) {
+      request.timestamps.push_back(parse_timestamps(times[i], fmt::format("timestamps[{}]", i), request.histories[i].size()));
+    }
   }
   return request;
 }

@@ -10,6 +10,9 @@
 // History items, oldest first: a JSON integer is an internal item ID (1..num_items), a JSON
 // string is the dataset's original ID; with "original_ids": true integers are original IDs too
 // (ML-1M movie IDs, say). Defaults: k = 10, exclude_history = false, original_ids = false.
+// "timestamps" (optional; required by models trained with time buckets, ignored by the others):
+// the history's times in seconds, one integer per item, non-decreasing; in the batch form a list
+// of such lists, one per history.
 // Unknown fields are errors (a misspelt "exclude_histroy" must not be silently ignored).
 //
 // Answer, single form: {"items": [Item, ...], "model": ..., "model_version": ..., "latency_ms": ...}
@@ -50,6 +53,7 @@ struct ApiLimits {
 
 struct RecommendRequest {
   std::vector<std::vector<std::int32_t>> histories;  // internal item IDs, oldest first, none empty
+  std::vector<std::vector<std::int64_t>> timestamps;  // one list per history, or empty when the client sent none
   std::int64_t k = 10;
   bool exclude_history = false;
   bool batch_form = false;  // the client used "histories": answer with "results"

@@ -102,6 +102,7 @@ void DynamicBatcher::run_batch(int worker, const std::vector<std::shared_ptr<Bat
   const auto start = Clock::now();
   std::vector<BatchOutcome> outcomes(batch.size());
   std::vector<std::span<const std::int32_t>> histories;
+  infer::Timestamps timestamps;  // filled only for models that read time (every job then has them)
   std::size_t taken = 0;
   for (std::size_t j = 0; j < batch.size(); ++j) {
     taken += batch[j]->histories.size();
@@ -109,6 +110,7 @@ void DynamicBatcher::run_batch(int worker, const std::vector<std::shared_ptr<Bat
       outcomes[j].status = BatchOutcome::Status::kExpired;  // its client has been told 503 already
     } else {
       for (const auto& h : batch[j]->histories) histories.emplace_back(h);
+      for (const auto& t : batch[j]->timestamps) timestamps.emplace_back(t);
     }
   }
   if (!histories.empty()) {
@@ -116,7 +118,8 @@ void DynamicBatcher::run_batch(int worker, const std::vector<std::shared_ptr<Bat
     std::vector<std::vector<infer::ScoredItem>> lists;
     std::string error;
     try {
-      lists = first.model->recommend(worker, histories, first.k, first.exclude_history);
+      lists = first.model->recommend(worker, histories, first.k, first.exclude_history,
+                                     first.model->uses_time() ? &timestamps : nullptr);
       if (lists.size() != histories.size()) {
         error = "model returned " + std::to_string(lists.size()) + " lists for " + std::to_string(histories.size()) + " histories";
       }

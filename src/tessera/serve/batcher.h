@@ -54,6 +54,7 @@ struct BatchOutcome {
 struct BatchJob {
   std::shared_ptr<ServedModel> model;                // the model that validated the request
   std::vector<std::vector<std::int32_t>> histories;  // internal item IDs, none empty
+  std::vector<std::vector<std::int64_t>> timestamps;  // one list per history when model->uses_time(), else empty
   std::int64_t k = 10;
   bool exclude_history = false;
   std::string key;                                   // model->batch_key(k, exclude_history, histories)

@@ -18,7 +18,9 @@ std::shared_ptr<ServedModel> ServedModel::load(const std::string& bundle_path, c
     // One call before serving: libtorch's first call on a model is several times slower (lazy
     // allocations, thread-pool start), and it must not land on a client after a reload.
     const std::vector<std::int32_t> warm_up{1};
-    replica->recommend({}, {std::span<const std::int32_t>(warm_up)}, 1, false);
+    const std::vector<std::int64_t> warm_up_time{0};
+    const infer::Timestamps warm_up_times{std::span<const std::int64_t>(warm_up_time)};
+    replica->recommend({}, {std::span<const std::int32_t>(warm_up)}, 1, false, &warm_up_times);
     model->replicas_.push_back(std::move(replica));
   }
   auto& first = *model->replicas_.front();
@@ -47,8 +49,8 @@ std::string ServedModel::batch_key(std::int64_t k, bool exclude_history, const s
 }
 
 std::vector<std::vector<infer::ScoredItem>> ServedModel::recommend(int worker, const std::vector<std::span<const std::int32_t>>& histories,
-                                                                   std::int64_t k, bool exclude_history) {
-  return replicas_.at(static_cast<std::size_t>(worker))->recommend({}, histories, k, exclude_history);
+                                                                   std::int64_t k, bool exclude_history, const infer::Timestamps* timestamps) {
+  return replicas_.at(static_cast<std::size_t>(worker))->recommend({}, histories, k, exclude_history, timestamps);
 }
 
 }  // namespace tessera::serve

@@ -39,6 +39,8 @@ class ServedModel {
   // TIGER's semantic IDs (rendered in answers), or nullptr for item-ID sequence models.
   const tokenize::SemanticIds* semantic_ids() const { return semantic_ids_; }
   int replicas() const { return static_cast<int>(replicas_.size()); }
+  // Whether requests must carry timestamps (HSTU with time buckets).
+  bool uses_time() const { return replicas_.front()->uses_time(); }
 
   // Requests with equal keys give the same answers whether run alone or in one batch, so the
   // batcher only groups equal keys: k and exclude_history always, and for TIGER the beam width
@@ -48,8 +50,9 @@ class ServedModel {
 
   // Top k for each history (LoadedModel::recommend, no user token). Only worker `worker` may call
   // with that index, and one call at a time per index.
+  // timestamps: one list per history when uses_time(), else nullptr.
   std::vector<std::vector<infer::ScoredItem>> recommend(int worker, const std::vector<std::span<const std::int32_t>>& histories,
-                                                        std::int64_t k, bool exclude_history);
+                                                        std::int64_t k, bool exclude_history, const infer::Timestamps* timestamps = nullptr);
 
  private:
   ServedModel() = default;

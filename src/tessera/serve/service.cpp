@@ -45,6 +45,13 @@ Reply RecommendService::recommend(std::string_view body) {
     } catch (const ApiError& e) {
       return error_reply(e.status(), e.what());
     }
+    if (job->model->uses_time()) {
+      if (request.timestamps.empty()) {
+        return error_reply(422, fmt::format("model '{}' was trained with time buckets: send 'timestamps', one time in seconds per history item",
+                                            job->model->name()));
+      }
+      job->timestamps = std::move(request.timestamps);
+    }
     job->histories = std::move(request.histories);
     job->k = request.k;
     job->exclude_history = request.exclude_history;

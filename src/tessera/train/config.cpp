@@ -23,6 +23,7 @@ void visit_fields(Config& c, Visitor&& v) {
   v("dropout", c.dropout);
   v("l2_normalize", c.l2_normalize);
   v("temperature", c.temperature);
+  v("time_buckets", c.time_buckets);
   v("semantic_ids", c.semantic_ids);
   v("num_decoder_blocks", c.num_decoder_blocks);
   v("head_dim", c.head_dim);
@@ -97,6 +98,8 @@ void TrainConfig::validate() const {
   require(ffn_dim >= 0, "ffn_dim", "must be >= 0");
   require(dropout >= 0 && dropout < 1, "dropout", "must be in [0, 1)");
   require(temperature > 0, "temperature", "must be > 0");
+  require(time_buckets >= 0 && time_buckets <= 256, "time_buckets", "must be in [0, 256]");
+  require(model == "hstu" || time_buckets == 0, "time_buckets", "is only used by hstu");
   require(loss == "full" || loss == "sampled", "loss", "must be 'full' or 'sampled'");
   require(num_negatives >= 0, "num_negatives", "must be >= 0");
   require(in_batch_negatives >= 0, "in_batch_negatives", "must be >= 0");

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <random>
 
+#include "tessera/core/error.h"
 #include "tessera/data/split.h"
 #include "tessera/eval/evaluator.h"
 #include "tessera/eval/popularity.h"
@@ -78,6 +79,10 @@ class SequenceTask : public TrainingTask {
       if (data::training_sequence(dataset, u).size() >= 2) users_.push_back(u);
     }
     if (config.loss == "sampled") sampler_ = std::make_unique<NegativeSampler>(dataset, config);
+    if (model_->uses_time() && !dataset.has_timestamps()) {
+      throw Error("config: time_buckets = " + std::to_string(config.time_buckets) + " needs timestamps, but dataset '" + dataset.name +
+                  "' has none (its source had no timestamp column); set time_buckets to 0");
+    }
   }
 
   std::string kind() const override { return "sequence_model"; }
@@ -89,32 +94,47 @@ class SequenceTask : public TrainingTask {
   }
 
   StepLoss loss(const std::vector<std::int64_t>& examples, std::int64_t step) override {
-    // The examples' sequences, cut by stochastic length when it is on.
+    // The examples' sequences (and timestamps, for models that use time), cut by stochastic
+    // length when it is on.
+    const bool timed = model_->uses_time();
     std::vector<std::span<const std::int32_t>> sequences;
+    Timestamps times;
     std::vector<std::vector<std::int32_t>> cut;
+    std::vector<std::vector<std::int64_t>> cut_times;
     sequences.reserve(examples.size());
     cut.reserve(examples.size());
+    cut_times.reserve(examples.size());
     std::mt19937_64 rng(static_cast<std::uint64_t>(config_.seed) * 0x2545F4914F6CDD1DULL + static_cast<std::uint64_t>(step));
     for (auto e : examples) {
-      auto seq = data::training_sequence(dataset_, users_[static_cast<std::size_t>(e)]);
+      const auto user = users_[static_cast<std::size_t>(e)];
+      auto seq = data::training_sequence(dataset_, user);
+      auto time = timed ? data::training_timestamps(dataset_, user) : std::span<const std::int64_t>();
       if (config_.stochastic_length_alpha > 0) {
-        cut.push_back(stochastic_length(seq, config_.max_len, config_.stochastic_length_alpha, rng));
-        seq = cut.back();
+        auto& kept = cut.emplace_back();
+        auto& kept_times = cut_times.emplace_back();
+        for (auto i : stochastic_length_positions(seq.size(), config_.max_len, config_.stochastic_length_alpha, rng)) {
+          kept.push_back(seq[i]);
+          if (timed) kept_times.push_back(time[i]);
+        }
+        seq = kept;
+        time = kept_times;
       }
       sequences.push_back(seq);
+      if (timed) times.push_back(time);
     }
+    const Timestamps* batch_times = timed ? &times : nullptr;
 
     StepLoss result;
     torch::Tensor h, targets;  // [N, d], [N]: the positions that carry a loss
     if (config_.packed_batches) {
-      auto batch = make_packed_training_batch(sequences, config_.max_len);
-      h = model_->encode_packed(batch.inputs, batch.offsets);
+      auto batch = make_packed_training_batch(sequences, config_.max_len, batch_times);
+      h = model_->encode_packed(batch.inputs, batch.offsets, batch.timestamps);
       targets = batch.targets;
       result.computed_tokens = batch.num_targets;
       result.padded_tokens = batch.padded_tokens;
     } else {
-      auto batch = make_training_batch(sequences, config_.max_len);
-      auto hidden = model_->encode(batch.inputs);  // [B, L, d]
+      auto batch = make_training_batch(sequences, config_.max_len, batch_times);
+      auto hidden = model_->encode(batch.inputs, batch.timestamps);  // [B, L, d]
       auto flat_targets = batch.targets.reshape({-1});
       auto rows = flat_targets.nonzero().squeeze(1);
       h = hidden.reshape({-1, hidden.size(2)}).index_select(0, rows);

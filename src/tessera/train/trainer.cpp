@@ -139,6 +139,7 @@ models::ModelSpec model_spec(const TrainConfig& c, std::int64_t num_items) {
   spec.dropout = c.dropout;
   spec.l2_normalize = c.l2_normalize;
   spec.temperature = c.temperature;
+  spec.time_buckets = c.time_buckets;
   return spec;
 }
 
