@@ -68,5 +68,40 @@ TEST(SampledSoftmaxCrossEntropy, LogQCorrectionLowersFrequentNegatives) {
   EXPECT_LT(corrected.item<double>(), uniform.item<double>());
 }
 
+TEST(GroupedSampledSoftmaxCrossEntropy, EqualsPerSequenceSharedLossesWeightedByRows) {
+  torch::manual_seed(9);
+  const std::int64_t V = 30, d = 6;
+  auto table = torch::randn({V + 1, d}, torch::requires_grad());
+  auto offsets = torch::tensor({0, 3, 4, 8}, torch::kLong);
+  auto hidden = torch::randn({8, d}, torch::requires_grad());
+  auto targets = torch::randint(1, V + 1, {8}, torch::kLong);
+  auto seq_negatives = torch::randint(1, V + 1, {3, 5}, torch::kLong);
+  seq_negatives[0][1] = targets[0];  // an accidental hit
+  auto shared = torch::randint(1, V + 1, {4}, torch::kLong);
+  auto log_expected = torch::randn({V + 1});
+
+  auto grouped = grouped_sampled_softmax_cross_entropy(hidden, table, targets, offsets, seq_negatives, shared, log_expected);
+  // Reference: each sequence alone with the shared-negatives loss over its own negatives plus the
+  // shared ones, weighted by its rows.
+  torch::Tensor reference = torch::zeros({});
+  for (std::int64_t b = 0; b < 3; ++b) {
+    const auto begin = offsets[b].item<std::int64_t>(), end = offsets[b + 1].item<std::int64_t>();
+    auto negatives = torch::cat({seq_negatives[b], shared});
+    auto rows = targets.slice(0, begin, end);
+    auto loss = sampled_softmax_cross_entropy(hidden.slice(0, begin, end), table, rows, negatives,
+                                              log_expected.index_select(0, negatives), log_expected.index_select(0, rows));
+    reference = reference + loss * static_cast<double>(end - begin) / 8.0;
+  }
+  EXPECT_TRUE(torch::allclose(grouped, reference, 1e-5, 1e-6)) << grouped.item<float>() << " vs " << reference.item<float>();
+  auto g = torch::autograd::grad({grouped}, {hidden, table});
+  auto r = torch::autograd::grad({reference}, {hidden, table});
+  EXPECT_TRUE(torch::allclose(g[0], r[0], 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(g[1], r[1], 1e-5, 1e-6));
+  // Without per-sequence negatives it is the shared loss.
+  auto only_shared = grouped_sampled_softmax_cross_entropy(hidden, table, targets, offsets, torch::empty({3, 0}, torch::kLong), shared, log_expected);
+  auto plain = sampled_softmax_cross_entropy(hidden, table, targets, shared, log_expected.index_select(0, shared), log_expected.index_select(0, targets));
+  EXPECT_TRUE(torch::allclose(only_shared, plain, 1e-6, 1e-6));
+}
+
 }  // namespace
 }  // namespace tessera::train

@@ -160,13 +160,16 @@ TEST(Trainer, HstuLearnsAndPackedEqualsPadded) {
   fs::remove_all(padded_options.run_dir);
 }
 
-TEST(Trainer, HstuWithTimeBucketsTrainsOnTimestampsAndNeedsThem) {
+TEST(Trainer, HstuWithTimeBucketsAndPerSequenceNegativesTrainsOnTimestampsAndNeedsThem) {
   auto d = small_dataset();
   auto config = small_config();
   config.model = "hstu";
   config.dropout = 0;
   config.time_buckets = 32;
   config.stochastic_length_alpha = 1.6;  // cuts items and their times alike
+  config.loss = "sampled";               // with negatives drawn per sequence: packed and padded rows group alike
+  config.num_negatives = 16;
+  config.negatives_per_sequence = true;
   config.length_bucketing = false;
   config.epochs = 3;
   TrainOptions no_times;

@@ -32,6 +32,7 @@ void visit_fields(Config& c, Visitor&& v) {
   v("max_targets_per_user", c.max_targets_per_user);
   v("loss", c.loss);
   v("num_negatives", c.num_negatives);
+  v("negatives_per_sequence", c.negatives_per_sequence);
   v("negative_sampler", c.negative_sampler);
   v("in_batch_negatives", c.in_batch_negatives);
   v("packed_batches", c.packed_batches);

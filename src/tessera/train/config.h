@@ -37,7 +37,8 @@ struct TrainConfig {
 
   // Loss.
   std::string loss = "full";          // "full": softmax over all items; "sampled": sampled softmax
-  std::int64_t num_negatives = 128;   // sampled softmax: negatives per batch (shared by all positions)
+  std::int64_t num_negatives = 128;   // sampled softmax: catalogue negatives per batch (shared by all positions)
+  bool negatives_per_sequence = false;  // sampled softmax: draw the num_negatives for each sequence of the batch instead
   std::string negative_sampler = "uniform";  // "uniform" or "popularity" (unigram^0.75); both logQ-corrected
   std::int64_t in_batch_negatives = 0;  // sampled softmax: also this many targets of the batch as negatives
                                         // (popularity-distributed); logQ uses the mixture of both samplers

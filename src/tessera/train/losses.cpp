@@ -6,6 +6,7 @@
 #include <limits>
 #include <vector>
 
+#include "tessera/models/packing.h"
 #include "tessera/train/softmax_rows.h"
 
 namespace tessera::train {
@@ -72,16 +73,57 @@ torch::Tensor full_softmax_cross_entropy(const torch::Tensor& hidden, const torc
   return FusedSoftmaxCrossEntropy::apply(hidden, item_table, targets, chunk_rows);
 }
 
+namespace {
+
+// Negative logits minus their logQ, with accidental hits (a negative equal to the row's target)
+// removed. scores, log_q: [N, M] or broadcastable; ids: [N, M] or [1, M].
+torch::Tensor corrected_negatives(const torch::Tensor& scores, const torch::Tensor& log_q, const torch::Tensor& ids,
+                                  const torch::Tensor& targets) {
+  return (scores - log_q).masked_fill(targets.unsqueeze(1).eq(ids), -1e9);
+}
+
+torch::Tensor target_first_cross_entropy(const std::vector<torch::Tensor>& logit_parts, const torch::Tensor& targets) {
+  return torch::nn::functional::cross_entropy(torch::cat(logit_parts, 1), torch::zeros({targets.size(0)}, targets.options()));
+}
+
+}  // namespace
+
 torch::Tensor sampled_softmax_cross_entropy(const torch::Tensor& hidden, const torch::Tensor& item_table,
                                             const torch::Tensor& targets, const torch::Tensor& negatives,
                                             const torch::Tensor& log_q_negative, const torch::Tensor& log_q_target) {
   auto target_emb = item_table.index_select(0, targets);                     // [N, d]
   auto positive = (hidden * target_emb).sum(1, /*keepdim=*/true) - log_q_target.unsqueeze(1);  // [N, 1]
-  auto negative = torch::mm(hidden, item_table.index_select(0, negatives).t()) - log_q_negative.unsqueeze(0);  // [N, M]
-  auto hit = targets.unsqueeze(1).eq(negatives.unsqueeze(0));
-  negative = negative.masked_fill(hit, -1e9);
-  auto logits = torch::cat({positive, negative}, 1);
-  return torch::nn::functional::cross_entropy(logits, torch::zeros({hidden.size(0)}, targets.options()));
+  auto negative = corrected_negatives(torch::mm(hidden, item_table.index_select(0, negatives).t()), log_q_negative.unsqueeze(0),
+                                      negatives.unsqueeze(0), targets);  // [N, M]
+  return target_first_cross_entropy({positive, negative}, targets);
+}
+
+torch::Tensor grouped_sampled_softmax_cross_entropy(const torch::Tensor& hidden, const torch::Tensor& item_table,
+                                                    const torch::Tensor& targets, const torch::Tensor& offsets,
+                                                    const torch::Tensor& seq_negatives, const torch::Tensor& shared_negatives,
+                                                    const torch::Tensor& log_expected) {
+  const auto B = offsets.size(0) - 1;
+  TORCH_CHECK(seq_negatives.dim() == 2 && seq_negatives.size(0) == B, "grouped sampled softmax: seq_negatives [B, M] expected");
+  auto positive = (hidden * item_table.index_select(0, targets)).sum(1, /*keepdim=*/true) -
+                  log_expected.index_select(0, targets).unsqueeze(1);  // [N, 1]
+  std::vector<torch::Tensor> parts{positive};
+  if (seq_negatives.size(1) > 0) {
+    const auto M = seq_negatives.size(1);
+    auto counts = offsets.slice(0, 1) - offsets.slice(0, 0, -1);
+    const auto L = std::max<std::int64_t>(1, counts.max().item<std::int64_t>());
+    auto negative_rows = item_table.index_select(0, seq_negatives.reshape({-1})).view({B, M, -1});  // [B, M, d]
+    // Each sequence's rows against its own negatives: one batched product over padded rows.
+    auto scores = models::unpad(torch::bmm(models::pad_packed(hidden, offsets, L), negative_rows.transpose(1, 2)), offsets);  // [N, M]
+    auto row_sequence = torch::repeat_interleave(counts);                                                             // [N]
+    auto ids = seq_negatives.index_select(0, row_sequence);                                                           // [N, M]
+    parts.push_back(corrected_negatives(scores, log_expected.index_select(0, ids.reshape({-1})).view(ids.sizes()), ids, targets));
+  }
+  if (shared_negatives.numel() > 0) {
+    parts.push_back(corrected_negatives(torch::mm(hidden, item_table.index_select(0, shared_negatives).t()),
+                                        log_expected.index_select(0, shared_negatives).unsqueeze(0), shared_negatives.unsqueeze(0),
+                                        targets));
+  }
+  return target_first_cross_entropy(parts, targets);
 }
 
 }  // namespace tessera::train

@@ -27,4 +27,18 @@ torch::Tensor sampled_softmax_cross_entropy(const torch::Tensor& hidden, const t
                                             const torch::Tensor& targets, const torch::Tensor& negatives,
                                             const torch::Tensor& log_q_negative, const torch::Tensor& log_q_target);
 
+// Sampled softmax where each sequence has its own catalogue negatives (as HSTU's public setup
+// draws negatives for each position rather than once per batch), plus negatives shared by every
+// row. Rows are grouped by sequence: sequence b owns rows offsets[b] .. offsets[b+1].
+//   offsets:          [B + 1] int64
+//   seq_negatives:    [B, M] int64 item ids (M may be 0)
+//   shared_negatives: [S] int64 item ids (S may be 0)
+//   log_expected:     [V + 1] float, log of each item's expected number of draws (the logQ
+//                     correction, subtracted from targets and negatives alike)
+// Accidental hits are removed as above.
+torch::Tensor grouped_sampled_softmax_cross_entropy(const torch::Tensor& hidden, const torch::Tensor& item_table,
+                                                    const torch::Tensor& targets, const torch::Tensor& offsets,
+                                                    const torch::Tensor& seq_negatives, const torch::Tensor& shared_negatives,
+                                                    const torch::Tensor& log_expected);
+
 }  // namespace tessera::train

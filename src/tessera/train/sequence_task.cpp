@@ -25,7 +25,7 @@ namespace {
 class NegativeSampler {
  public:
   NegativeSampler(const data::Dataset& dataset, const TrainConfig& config)
-      : catalogue_draws_(config.num_negatives), batch_draws_(config.in_batch_negatives) {
+      : catalogue_draws_(config.num_negatives), batch_draws_(config.in_batch_negatives), per_sequence_(config.negatives_per_sequence) {
     const auto V = dataset.num_items;
     auto weights = torch::zeros({V + 1}, torch::kDouble);
     if (config.negative_sampler == "popularity") {
@@ -40,16 +40,28 @@ class NegativeSampler {
   }
 
   struct Draw {
-    torch::Tensor negatives;       // [M] int64
+    torch::Tensor negatives;       // [M] int64, shared by every row
     torch::Tensor log_q_negative;  // [M] float
     torch::Tensor log_q_target;    // [N] float
+    // With negatives_per_sequence: the catalogue negatives of each sequence [B, num_negatives]
+    // (then `negatives` holds only the in-batch ones), and every item's log expected draws.
+    torch::Tensor sequence_negatives;
+    torch::Tensor log_expected;    // [V+1] float
   };
-  // Draws the negatives of one step for these targets ([N] int64); deterministic in (seed, step).
-  Draw sample(const torch::Tensor& targets, std::uint64_t seed, std::int64_t step) const {
+  // Draws the negatives of one step for these targets ([N] int64) of `sequences` sequences;
+  // deterministic in (seed, step). Per item, expected draws are M_c q_c(i) + M_b q_b(i) for
+  // every row, whether the catalogue draws are shared or per sequence.
+  Draw sample(const torch::Tensor& targets, std::int64_t sequences, std::uint64_t seed, std::int64_t step) const {
     auto gen = at::detail::createCPUGenerator(seed * 0x9E3779B97F4A7C15ULL + static_cast<std::uint64_t>(step));
     std::vector<torch::Tensor> parts;
+    Draw draw;
     auto expected = probabilities_ * static_cast<double>(catalogue_draws_);  // [V+1] draws per item
-    if (catalogue_draws_ > 0) parts.push_back(torch::multinomial(probabilities_, catalogue_draws_, /*replacement=*/true, gen));
+    if (catalogue_draws_ > 0 && per_sequence_) {
+      draw.sequence_negatives =
+          torch::multinomial(probabilities_, sequences * catalogue_draws_, /*replacement=*/true, gen).view({sequences, catalogue_draws_});
+    } else if (catalogue_draws_ > 0) {
+      parts.push_back(torch::multinomial(probabilities_, catalogue_draws_, /*replacement=*/true, gen));
+    }
     if (batch_draws_ > 0 && targets.numel() > 0) {
       const auto N = targets.size(0);
       auto rows = torch::randint(N, {batch_draws_}, gen, torch::kLong);
@@ -58,8 +70,9 @@ class NegativeSampler {
       expected = expected + counts * (static_cast<double>(batch_draws_) / static_cast<double>(N));
     }
     auto log_expected = expected.clamp_min(1e-30).log();
-    Draw draw;
-    draw.negatives = torch::cat(parts);
+    if (!draw.sequence_negatives.defined()) draw.sequence_negatives = torch::empty({sequences, 0}, torch::kLong);
+    draw.log_expected = log_expected;
+    draw.negatives = parts.empty() ? torch::empty({0}, torch::kLong) : torch::cat(parts);
     draw.log_q_negative = log_expected.index_select(0, draw.negatives);
     draw.log_q_target = log_expected.index_select(0, targets);
     return draw;
@@ -67,6 +80,7 @@ class NegativeSampler {
 
  private:
   std::int64_t catalogue_draws_, batch_draws_;
+  bool per_sequence_;
   torch::Tensor probabilities_;  // [V+1] float, catalogue sampling distribution
 };
 
@@ -126,10 +140,12 @@ class SequenceTask : public TrainingTask {
 
     StepLoss result;
     torch::Tensor h, targets;  // [N, d], [N]: the positions that carry a loss
+    torch::Tensor row_offsets;  // [B + 1]: the rows of h that belong to each sequence
     if (config_.packed_batches) {
       auto batch = make_packed_training_batch(sequences, config_.max_len, batch_times);
       h = model_->encode_packed(batch.inputs, batch.offsets, batch.timestamps);
       targets = batch.targets;
+      row_offsets = batch.offsets;
       result.computed_tokens = batch.num_targets;
       result.padded_tokens = batch.padded_tokens;
     } else {
@@ -137,18 +153,24 @@ class SequenceTask : public TrainingTask {
       auto hidden = model_->encode(batch.inputs, batch.timestamps);  // [B, L, d]
       auto flat_targets = batch.targets.reshape({-1});
       auto rows = flat_targets.nonzero().squeeze(1);
-      h = hidden.reshape({-1, hidden.size(2)}).index_select(0, rows);
+      h = hidden.reshape({-1, hidden.size(2)}).index_select(0, rows);  // row-major: grouped by sequence
       targets = flat_targets.index_select(0, rows);
+      row_offsets = torch::cat({torch::zeros({1}, torch::kLong), batch.targets.ne(0).sum(1).cumsum(0)});
       result.computed_tokens = result.padded_tokens = batch.inputs.numel();
     }
     result.targets = result.real_tokens = targets.size(0);
 
     std::int64_t candidates = dataset_.num_items;
     if (sampler_) {
-      auto draw = sampler_->sample(targets, static_cast<std::uint64_t>(config_.seed), step);
-      candidates = draw.negatives.size(0) + 1;
-      result.loss = sampled_softmax_cross_entropy(h, model_->item_embeddings(), targets, draw.negatives, draw.log_q_negative,
-                                                  draw.log_q_target);
+      auto draw = sampler_->sample(targets, static_cast<std::int64_t>(sequences.size()), static_cast<std::uint64_t>(config_.seed), step);
+      candidates = draw.negatives.size(0) + draw.sequence_negatives.size(1) + 1;
+      if (config_.negatives_per_sequence) {
+        result.loss = grouped_sampled_softmax_cross_entropy(h, model_->item_embeddings(), targets, row_offsets, draw.sequence_negatives,
+                                                            draw.negatives, draw.log_expected);
+      } else {
+        result.loss = sampled_softmax_cross_entropy(h, model_->item_embeddings(), targets, draw.negatives, draw.log_q_negative,
+                                                    draw.log_q_target);
+      }
     } else {
       result.loss = full_softmax_cross_entropy(h, model_->item_embeddings(), targets);
     }
