@@ -8,6 +8,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <span>
 #include <vector>
 
 namespace tessera::models {
@@ -237,8 +238,10 @@ std::int64_t time_bucket(std::int64_t dt, std::int64_t num_buckets) {
 namespace {
 
 // first[b] = the smallest gap in bucket b or above, found from time_bucket() itself (it is
-// monotone in dt), so lookups against these bounds agree with time_bucket() exactly.
-std::vector<std::int64_t> bucket_bounds(std::int64_t num_buckets) {
+// monotone in dt), so lookups against these bounds agree with time_bucket() exactly. Computed
+// once, for the most buckets allowed (256): capping at num_buckets - 1 leaves the lower bounds
+// of buckets below the cap where they are, so a table of fewer buckets is a prefix of this one.
+std::vector<std::int64_t> compute_bucket_bounds(std::int64_t num_buckets) {
   std::vector<std::int64_t> first(static_cast<std::size_t>(num_buckets), 0);
   for (std::int64_t b = 1; b < num_buckets; ++b) {
     std::int64_t lo = first[b - 1], hi = std::numeric_limits<std::int64_t>::max();
@@ -255,11 +258,16 @@ std::vector<std::int64_t> bucket_bounds(std::int64_t num_buckets) {
   return first;
 }
 
+std::span<const std::int64_t> bucket_bounds(std::int64_t num_buckets) {
+  static const std::vector<std::int64_t> all = compute_bucket_bounds(256);
+  return std::span<const std::int64_t>(all).first(std::min<std::size_t>(all.size(), static_cast<std::size_t>(num_buckets)));
+}
+
 // Buckets of the gaps t[i] - t[j] for j = i, i-1, ..., 0, written to row[j]. Walking j down,
 // the gap grows when times are non-decreasing, so the bucket pointer moves a step at a time
 // (it also moves back, so unsorted times still get the right buckets).
 template <typename Out>
-void fill_bucket_row(const std::int64_t* t, std::int64_t i, const std::vector<std::int64_t>& first, Out* row) {
+void fill_bucket_row(const std::int64_t* t, std::int64_t i, std::span<const std::int64_t> first, Out* row) {
   const auto last = static_cast<std::int64_t>(first.size()) - 1;
   std::int64_t b = 0;
   for (std::int64_t j = i; j >= 0; --j) {
