@@ -40,13 +40,11 @@ class NegativeSampler {
   }
 
   struct Draw {
-    torch::Tensor negatives;       // [M] int64, shared by every row
-    torch::Tensor log_q_negative;  // [M] float
-    torch::Tensor log_q_target;    // [N] float
-    // With negatives_per_sequence: the catalogue negatives of each sequence [B, num_negatives]
-    // (then `negatives` holds only the in-batch ones), and every item's log expected draws.
+    torch::Tensor negatives;           // [M] int64, shared by every row
+    // With negatives_per_sequence the catalogue negatives of each sequence, [B, num_negatives]
+    // (then `negatives` holds only the in-batch ones); otherwise [B, 0].
     torch::Tensor sequence_negatives;
-    torch::Tensor log_expected;    // [V+1] float
+    torch::Tensor log_expected;        // [V+1] float: every item's log expected draws (logQ)
   };
   // Draws the negatives of one step for these targets ([N] int64) of `sequences` sequences;
   // deterministic in (seed, step). Per item, expected draws are M_c q_c(i) + M_b q_b(i) for
@@ -73,8 +71,6 @@ class NegativeSampler {
     if (!draw.sequence_negatives.defined()) draw.sequence_negatives = torch::empty({sequences, 0}, torch::kLong);
     draw.log_expected = log_expected;
     draw.negatives = parts.empty() ? torch::empty({0}, torch::kLong) : torch::cat(parts);
-    draw.log_q_negative = log_expected.index_select(0, draw.negatives);
-    draw.log_q_target = log_expected.index_select(0, targets);
     return draw;
   }
 
@@ -164,13 +160,8 @@ class SequenceTask : public TrainingTask {
     if (sampler_) {
       auto draw = sampler_->sample(targets, static_cast<std::int64_t>(sequences.size()), static_cast<std::uint64_t>(config_.seed), step);
       candidates = draw.negatives.size(0) + draw.sequence_negatives.size(1) + 1;
-      if (config_.negatives_per_sequence) {
-        result.loss = grouped_sampled_softmax_cross_entropy(h, model_->item_embeddings(), targets, row_offsets, draw.sequence_negatives,
-                                                            draw.negatives, draw.log_expected);
-      } else {
-        result.loss = sampled_softmax_cross_entropy(h, model_->item_embeddings(), targets, draw.negatives, draw.log_q_negative,
-                                                    draw.log_q_target);
-      }
+      result.loss = grouped_sampled_softmax_cross_entropy(h, model_->item_embeddings(), targets, row_offsets, draw.sequence_negatives,
+                                                          draw.negatives, draw.log_expected);
     } else {
       result.loss = full_softmax_cross_entropy(h, model_->item_embeddings(), targets);
     }
