@@ -110,14 +110,9 @@ void add_recommend_command(CLI::App& app) {
       history = resolve_history(dataset, tokens, args->original_ids);
       times = args->timestamps;
     }
-    if (model.uses_time()) {
-      if (times.empty()) throw Error("recommend: this model was trained with time buckets; give --timestamps (one per --history item)");
-      if (times.size() != history.size()) {
-        throw Error(fmt::format("--timestamps: {} times for {} history items", times.size(), history.size()));
-      }
-      for (std::size_t i = 1; i < times.size(); ++i) {
-        if (times[i] < times[i - 1]) throw Error(fmt::format("--timestamps: times must not decrease (entry {}: {} after {})", i + 1, times[i], times[i - 1]));
-      }
+    // Retrieval checks the times' count and order; only the hint about the flag is ours.
+    if (model.uses_time() && times.empty()) {
+      throw Error("recommend: this model was trained with time buckets; give --timestamps (one per --history item)");
     }
     std::vector<std::span<const std::int32_t>> batch{std::span<const std::int32_t>(history)};
     const infer::Timestamps batch_times{std::span<const std::int64_t>(times)};

@@ -6,6 +6,7 @@
 
 #include <torch/torch.h>
 
+#include "tessera/core/error.h"
 #include "tessera/infer/retrieval.h"
 #include "tessera/models/registry.h"
 #include "tessera/train/batching.h"
@@ -40,6 +41,27 @@ TEST(RetrievalTest, PackedScoresEqualPaddedScoresForEveryModel) {
     auto expected = torch::mm(model->encode(batch).select(1, batch.size(1) - 1), model->item_embeddings().t());
     EXPECT_TRUE(torch::allclose(scores.slice(1, 1), expected.slice(1, 1), 1e-4, 1e-4)) << name;
   }
+}
+
+TEST(RetrievalTest, TimeModelsNeedWellFormedTimestamps) {
+  models::ModelSpec spec;
+  spec.name = "hstu";
+  spec.num_items = 20;
+  spec.max_len = 8;
+  spec.d_model = 8;
+  spec.time_buckets = 16;
+  auto model = models::make_model(spec);
+  const std::vector<std::int32_t> history = {3, 4, 5};
+  const std::vector<std::int64_t> good = {10, 20, 20}, decreasing = {10, 30, 20}, short_times = {10, 20};
+  const std::vector<std::span<const std::int32_t>> histories = {history};
+  auto scores_with = [&](const std::vector<std::int64_t>& times) {
+    const Timestamps t = {std::span<const std::int64_t>(times)};
+    return score_next_items(*model, histories, spec.max_len, &t);
+  };
+  EXPECT_EQ(scores_with(good).size(1), 21);
+  EXPECT_THROW(score_next_items(*model, histories, spec.max_len), Error);
+  EXPECT_THROW(scores_with(decreasing), Error);
+  EXPECT_THROW(scores_with(short_times), Error);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "tessera/infer/retrieval.h"
 
 #include <algorithm>
+#include <functional>
 #include <limits>
 
 #include "tessera/core/error.h"
@@ -57,9 +58,13 @@ torch::Tensor score_next_items(models::SequenceModelImpl& model, const std::vect
     if (timestamps == nullptr) throw Error("this model uses time buckets, so every history needs its timestamps");
     if (timestamps->size() != histories.size()) throw Error("got timestamps for " + std::to_string(timestamps->size()) + " of " + std::to_string(histories.size()) + " histories");
     for (std::size_t b = 0; b < histories.size(); ++b) {
-      if ((*timestamps)[b].size() != histories[b].size()) {
+      const auto& times = (*timestamps)[b];
+      if (times.size() != histories[b].size()) {
         throw Error("history " + std::to_string(b) + " has " + std::to_string(histories[b].size()) + " items but " +
-                    std::to_string((*timestamps)[b].size()) + " timestamps");
+                    std::to_string(times.size()) + " timestamps");
+      }
+      if (std::adjacent_find(times.begin(), times.end(), std::greater<>()) != times.end()) {
+        throw Error("history " + std::to_string(b) + ": timestamps must not decrease along the history");
       }
     }
   } else {

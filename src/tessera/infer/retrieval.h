@@ -18,8 +18,9 @@ namespace tessera::infer {
 
 // Scores of all items after each history: [B, num_items + 1] float, column 0 (padding) = -inf.
 // Runs the model in eval mode without autograd. Histories longer than max_len keep their most
-// recent max_len items. timestamps: one list per history (same lengths), required by models
-// that use time (models::SequenceModelImpl::uses_time) and ignored by the others.
+// recent max_len items. timestamps: one list per history (same lengths, non-decreasing),
+// required by models that use time (models::SequenceModelImpl::uses_time) and ignored by the
+// others; missing, mis-sized or decreasing times are a tessera::Error.
 using Timestamps = std::vector<std::span<const std::int64_t>>;
 torch::Tensor score_next_items(models::SequenceModelImpl& model, const std::vector<std::span<const std::int32_t>>& histories,
                                std::int64_t max_len, const Timestamps* timestamps = nullptr);
