@@ -47,8 +47,13 @@ void add_train_command(CLI::App& app) {
     options.dataset_path = args->data;
     options.profile_path = args->profile;
     auto r = train::train_model(dataset, config, options);
-    fmt::print("trained {} on {}: {} epochs{}, best validation {} {:.4f} at epoch {}\n", config.model, dataset.name,
-               r.epochs_completed, r.early_stopped ? " (early stop)" : "", r.valid_metric, r.best_valid_metric, r.best_epoch);
+    if (config.train_on_validation) {
+      fmt::print("trained {} on {} (training included the validation targets): {} epochs, no validation\n", config.model, dataset.name,
+                 r.epochs_completed);
+    } else {
+      fmt::print("trained {} on {}: {} epochs{}, best validation {} {:.4f} at epoch {}\n", config.model, dataset.name,
+                 r.epochs_completed, r.early_stopped ? " (early stop)" : "", r.valid_metric, r.best_valid_metric, r.best_epoch);
+    }
     fmt::print("training: {:.1f} s, {:.1f} examples/s, {:.0f} tokens/s\n", r.train_seconds, r.examples_per_second, r.tokens_per_second);
     fmt::print("best checkpoint: {}\n", r.best_checkpoint);
   });

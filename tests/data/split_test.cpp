@@ -21,6 +21,10 @@ TEST(Split, LeaveLastOut) {
   EXPECT_EQ(v(training_sequence(d, 0)), (std::vector<std::int32_t>{1, 2, 3}));
   EXPECT_TRUE(training_sequence(d, 1).empty());  // too short
   EXPECT_EQ(v(training_sequence(d, 2)), (std::vector<std::int32_t>{8}));
+  // With the validation target: everything but the test target.
+  EXPECT_EQ(v(training_sequence(d, 0, true)), (std::vector<std::int32_t>{1, 2, 3, 4}));
+  EXPECT_TRUE(training_sequence(d, 1, true).empty());
+  EXPECT_EQ(v(training_sequence(d, 2, true)), (std::vector<std::int32_t>{8, 9}));
 
   auto validation = leave_last_out_examples(d, Split::kValidation);
   ASSERT_EQ(validation.size(), 2u);

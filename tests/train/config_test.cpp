@@ -51,5 +51,14 @@ TEST(TrainConfig, TimeBucketsAreForHstuAndBounded) {
   EXPECT_NE(error_of([&] { c.validate(); }).find("must be in [0, 256]"), std::string::npos);
 }
 
+TEST(TrainConfig, TrainOnValidationIsForSequenceModels) {
+  TrainConfig c;
+  c.train_on_validation = true;
+  EXPECT_NO_THROW(c.validate());  // sasrec
+  c.model = "tiger";
+  c.semantic_ids = "ids.sid";
+  EXPECT_NE(error_of([&] { c.validate(); }).find("train_on_validation"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace tessera::train

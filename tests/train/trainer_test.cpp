@@ -2,10 +2,12 @@
 // mismatched or damaged checkpoints are refused with clear errors.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
 #include "tessera/core/error.h"
+#include "tessera/data/split.h"
 #include "tessera/data/synth.h"
 #include "tessera/train/checkpoint.h"
 #include "tessera/train/trainer.h"
@@ -116,6 +118,49 @@ TEST(Trainer, LossFallsAndTheModelLearns) {
   EXPECT_LT(r.final_train_loss, std::log(80.0));  // better than a uniform guess
   EXPECT_GT(r.examples_per_second, 0);
   fs::remove_all(options.run_dir);
+}
+
+// train_on_validation: every user's validation target is one more training target (one more
+// loss position per user, as no sequence is cut by max_len here), nothing is validated, and the
+// final epoch's model is best.ckpt.
+TEST(Trainer, TrainOnValidationAddsTheValidationTargetAndSkipsValidation) {
+  auto d = small_dataset();
+  auto config = small_config();
+  config.max_len = 64;  // longer than every sequence: no cut
+  config.epochs = 2;
+  auto epoch_tokens = [](const std::string& run_dir) {
+    std::ifstream log(run_dir + "/train_log.jsonl");
+    std::string line;
+    std::vector<nlohmann::json> lines;
+    while (std::getline(log, line)) lines.push_back(nlohmann::json::parse(line));
+    return lines;
+  };
+  TrainOptions plain;
+  plain.run_dir = temp_dir("plain");
+  auto a = train_model(d, config, plain);
+  config.train_on_validation = true;
+  TrainOptions with;
+  with.run_dir = temp_dir("with_validation");
+  auto b = train_model(d, config, with);
+
+  std::int64_t users = 0;
+  for (std::int64_t u = 0; u < d.num_users(); ++u) users += data::training_sequence(d, u).size() >= 2 ? 1 : 0;
+  const auto plain_log = epoch_tokens(plain.run_dir), with_log = epoch_tokens(with.run_dir);
+  ASSERT_EQ(plain_log.size(), 2u);
+  ASSERT_EQ(with_log.size(), 2u);
+  EXPECT_EQ(with_log[0]["tokens"].get<std::int64_t>(), plain_log[0]["tokens"].get<std::int64_t>() + users);
+  EXPECT_TRUE(plain_log[1].contains("valid_ndcg@10"));
+  for (const auto& line : with_log) EXPECT_FALSE(line.contains("valid_ndcg@10")) << line.dump();
+  EXPECT_FALSE(std::isnan(a.best_valid_metric));
+  EXPECT_TRUE(std::isnan(b.best_valid_metric));
+  EXPECT_EQ(b.best_epoch, 2);
+  // best.ckpt is the final model.
+  auto best = parameters_of(with.run_dir + "/best.ckpt", d);
+  auto last = parameters_of(with.run_dir + "/last.ckpt", d);
+  ASSERT_EQ(best.size(), last.size());
+  for (std::size_t i = 0; i < best.size(); ++i) EXPECT_TRUE(torch::equal(best[i], last[i])) << "parameter " << i;
+  fs::remove_all(plain.run_dir);
+  fs::remove_all(with.run_dir);
 }
 
 // HSTU through the shared trainer, with its public setup's loss (sampled softmax over catalogue

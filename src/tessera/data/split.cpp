@@ -12,16 +12,16 @@ Split parse_split(const std::string& name) {
   throw Error("unknown split '" + name + "' (expected 'validation' or 'test')");
 }
 
-std::span<const std::int32_t> training_sequence(const Dataset& dataset, std::int64_t user) {
+std::span<const std::int32_t> training_sequence(const Dataset& dataset, std::int64_t user, bool with_validation_target) {
   auto seq = dataset.sequence(user);
   if (seq.size() < 3) return {};
-  return seq.first(seq.size() - 2);
+  return seq.first(seq.size() - (with_validation_target ? 1 : 2));
 }
 
-std::span<const std::int64_t> training_timestamps(const Dataset& dataset, std::int64_t user) {
+std::span<const std::int64_t> training_timestamps(const Dataset& dataset, std::int64_t user, bool with_validation_target) {
   auto times = dataset.sequence_timestamps(user);
   if (times.size() < 3) return {};
-  return times.first(times.size() - 2);
+  return times.first(times.size() - (with_validation_target ? 1 : 2));
 }
 
 std::vector<EvalExample> leave_last_out_examples(const Dataset& dataset, Split split) {

@@ -30,10 +30,12 @@ struct EvalExample {
   std::span<const std::int64_t> history_timestamps;  // one per history item; empty if the dataset has none
 };
 
-// The training part of user u's sequence (empty if the user has fewer than 3 items).
-std::span<const std::int32_t> training_sequence(const Dataset& dataset, std::int64_t user);
+// The training part of user u's sequence (empty if the user has fewer than 3 items). With
+// `with_validation_target`, the validation target too, i.e. s[0 .. n-1): everything but the
+// test target (for runs that train on train + validation and are only tested).
+std::span<const std::int32_t> training_sequence(const Dataset& dataset, std::int64_t user, bool with_validation_target = false);
 // Its timestamps (empty if the dataset has none).
-std::span<const std::int64_t> training_timestamps(const Dataset& dataset, std::int64_t user);
+std::span<const std::int64_t> training_timestamps(const Dataset& dataset, std::int64_t user, bool with_validation_target = false);
 
 // One example per user with at least 3 items, in user order.
 std::vector<EvalExample> leave_last_out_examples(const Dataset& dataset, Split split);

@@ -51,6 +51,7 @@ void visit_fields(Config& c, Visitor&& v) {
   v("patience", c.patience);
   v("eval_users", c.eval_users);
   v("eval_exclude_history", c.eval_exclude_history);
+  v("train_on_validation", c.train_on_validation);
   v("seed", c.seed);
   v("threads", c.threads);
 }
@@ -122,6 +123,7 @@ void TrainConfig::validate() const {
   require(eval_every >= 1, "eval_every", "must be >= 1");
   require(patience >= 1, "patience", "must be >= 1");
   require(eval_users >= 0, "eval_users", "must be >= 0");
+  require(model != "tiger" || !train_on_validation, "train_on_validation", "is only used by sasrec and hstu");
   require(threads >= 0, "threads", "must be >= 0");
 }
 

@@ -66,6 +66,11 @@ struct TrainConfig {
   std::int64_t patience = 10;      // stop after this many validations without improvement
   std::int64_t eval_users = 0;     // validate on at most this many users (0 = all)
   bool eval_exclude_history = false;  // mask history items when computing validation NDCG@10
+  // Train on every item but the test target (the public HSTU code's ML-1M protocol): the
+  // validation target becomes one more training target. Validation would then score items the
+  // model was trained on, so no validation runs: the run trains exactly `epochs` epochs and its
+  // final model is best.ckpt. Sequence models (sasrec, hstu) only.
+  bool train_on_validation = false;
   std::int64_t seed = 42;
   std::int64_t threads = 0;        // 0 = all cores
 

@@ -86,7 +86,7 @@ class SequenceTask : public TrainingTask {
       : dataset_(dataset), config_(config), model_(models::make_model(model_spec(config, dataset.num_items))),
         scorer_(model_, config.model, config.max_len) {
     for (std::int64_t u = 0; u < dataset.num_users(); ++u) {
-      if (data::training_sequence(dataset, u).size() >= 2) users_.push_back(u);
+      if (training_sequence(u).size() >= 2) users_.push_back(u);
     }
     if (config.loss == "sampled") sampler_ = std::make_unique<NegativeSampler>(dataset, config);
     if (model_->uses_time() && !dataset.has_timestamps()) {
@@ -100,7 +100,7 @@ class SequenceTask : public TrainingTask {
   torch::nn::Module& module() override { return *model_; }
   std::int64_t num_examples() const override { return static_cast<std::int64_t>(users_.size()); }
   std::int64_t example_length(std::int64_t example) const override {
-    return static_cast<std::int64_t>(data::training_sequence(dataset_, users_[static_cast<std::size_t>(example)]).size());
+    return static_cast<std::int64_t>(training_sequence(users_[static_cast<std::size_t>(example)]).size());
   }
 
   StepLoss loss(const std::vector<std::int64_t>& examples, std::int64_t step) override {
@@ -117,8 +117,8 @@ class SequenceTask : public TrainingTask {
     std::mt19937_64 rng(static_cast<std::uint64_t>(config_.seed) * 0x2545F4914F6CDD1DULL + static_cast<std::uint64_t>(step));
     for (auto e : examples) {
       const auto user = users_[static_cast<std::size_t>(e)];
-      auto seq = data::training_sequence(dataset_, user);
-      auto time = timed ? data::training_timestamps(dataset_, user) : std::span<const std::int64_t>();
+      auto seq = training_sequence(user);
+      auto time = timed ? data::training_timestamps(dataset_, user, config_.train_on_validation) : std::span<const std::int64_t>();
       if (config_.stochastic_length_alpha > 0) {
         auto& kept = cut.emplace_back();
         auto& kept_times = cut_times.emplace_back();
@@ -184,6 +184,10 @@ class SequenceTask : public TrainingTask {
   }
 
  private:
+  std::span<const std::int32_t> training_sequence(std::int64_t user) const {
+    return data::training_sequence(dataset_, user, config_.train_on_validation);
+  }
+
   const data::Dataset& dataset_;
   TrainConfig config_;
   std::shared_ptr<models::SequenceModelImpl> model_;

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <optional>
 #include <random>
 
@@ -274,7 +275,15 @@ TrainResult train_model(const data::Dataset& dataset, const TrainConfig& config,
                                {"flops", epoch_flops}};
     std::string summary = fmt::format("[train] epoch {}/{}  loss {:.4f}  {:.0f} {}/s", epoch, config.epochs,
                                       log_line["loss"].get<double>(), log_line["examples_per_second"].get<double>(), task->unit());
-    if (epoch % config.eval_every == 0 || epoch == config.epochs) {
+    if (config.train_on_validation) {
+      // No validation (its targets are training targets): the final epoch's model is the result.
+      if (epoch == config.epochs) {
+        state.best_epoch = epoch;
+        save_checkpoint(capture_checkpoint(model, nullptr, checkpoint_meta({{"epoch", epoch}, {"selected_by", "last epoch (train_on_validation)"}})),
+                        best_path);
+        summary += "  (trained on validation targets: no validation; final model saved)";
+      }
+    } else if (epoch % config.eval_every == 0 || epoch == config.epochs) {
       const auto eval_start = Clock::now();
       const auto valid = task->validate();
       const double value = valid.at(metric);
@@ -304,7 +313,8 @@ TrainResult train_model(const data::Dataset& dataset, const TrainConfig& config,
 
   result.epochs_completed = state.epoch;
   result.best_epoch = state.best_epoch;
-  result.best_valid_metric = state.best_metric;
+  // NaN (null in JSON) when nothing was validated.
+  result.best_valid_metric = config.train_on_validation ? std::numeric_limits<double>::quiet_NaN() : state.best_metric;
   result.early_stopped = state.early_stopped;
   result.total_seconds = seconds_since(call_start);
   // Totals over every epoch of the run (a resumed run includes the epochs before the resume);
