@@ -449,6 +449,7 @@ nlohmann::json run_benchmark(const std::string& name, const BenchOptions& option
   const auto& first = first_runs[0];
   std::string protocol = first_config.model == "tiger" ? "leave-last-out, constrained beam search over all items"
                                                        : "leave-last-out, full ranking over all items";
+  if (first_config.train_on_validation) protocol += "; trained on the validation targets too (fixed epochs, no validation)";
   if (!spec.evaluate_test) protocol = "training throughput only (no test evaluation)";
 
   nlohmann::json result = {
