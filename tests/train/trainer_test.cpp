@@ -128,7 +128,7 @@ TEST(Trainer, TrainOnValidationAddsTheValidationTargetAndSkipsValidation) {
   auto config = small_config();
   config.max_len = 64;  // longer than every sequence: no cut
   config.epochs = 2;
-  auto epoch_tokens = [](const std::string& run_dir) {
+  auto log_lines = [](const std::string& run_dir) {
     std::ifstream log(run_dir + "/train_log.jsonl");
     std::string line;
     std::vector<nlohmann::json> lines;
@@ -145,7 +145,7 @@ TEST(Trainer, TrainOnValidationAddsTheValidationTargetAndSkipsValidation) {
 
   std::int64_t users = 0;
   for (std::int64_t u = 0; u < d.num_users(); ++u) users += data::training_sequence(d, u).size() >= 2 ? 1 : 0;
-  const auto plain_log = epoch_tokens(plain.run_dir), with_log = epoch_tokens(with.run_dir);
+  const auto plain_log = log_lines(plain.run_dir), with_log = log_lines(with.run_dir);
   ASSERT_EQ(plain_log.size(), 2u);
   ASSERT_EQ(with_log.size(), 2u);
   EXPECT_EQ(with_log[0]["tokens"].get<std::int64_t>(), plain_log[0]["tokens"].get<std::int64_t>() + users);
