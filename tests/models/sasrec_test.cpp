@@ -8,9 +8,12 @@
 namespace tessera::models {
 namespace {
 
-TEST(SasRec, PackedAndPaddedPathsComputeTheSameFunction) {
+class SasRecPositions : public ::testing::TestWithParam<bool> {};
+
+TEST_P(SasRecPositions, PackedAndPaddedPathsComputeTheSameFunction) {
   torch::manual_seed(4);
   ModelSpec spec;
+  spec.positions_from_start = GetParam();
   spec.num_items = 25;
   spec.max_len = 7;
   spec.d_model = 8;
@@ -37,6 +40,8 @@ TEST(SasRec, PackedAndPaddedPathsComputeTheSameFunction) {
     ++i;
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(FromEndAndFromStart, SasRecPositions, ::testing::Bool());
 
 }  // namespace
 }  // namespace tessera::models

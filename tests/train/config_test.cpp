@@ -51,6 +51,18 @@ TEST(TrainConfig, TimeBucketsAreForHstuAndBounded) {
   EXPECT_NE(error_of([&] { c.validate(); }).find("must be in [0, 256]"), std::string::npos);
 }
 
+TEST(TrainConfig, PositionsCountFromEitherEndForSequenceModelsOnly) {
+  TrainConfig c;
+  apply_overrides(c, {"positions=from_start"});
+  EXPECT_NO_THROW(c.validate());  // sasrec
+  c.positions = "middle";
+  EXPECT_NE(error_of([&] { c.validate(); }).find("'from_end' or 'from_start'"), std::string::npos);
+  c.positions = "from_start";
+  c.model = "tiger";
+  c.semantic_ids = "ids.sid";
+  EXPECT_NE(error_of([&] { c.validate(); }).find("positions"), std::string::npos);
+}
+
 TEST(TrainConfig, TrainOnValidationIsForSequenceModels) {
   TrainConfig c;
   c.train_on_validation = true;

@@ -90,8 +90,7 @@ torch::Tensor HstuImpl::encode(const torch::Tensor& items, const torch::Tensor& 
     require_timestamps(timestamps);
     pair_buckets = padded_pair_time_buckets(timestamps, valid, options.time_buckets);
   }
-  auto positions = torch::arange(L - 1, -1, -1, torch::kLong);
-  auto x = item_embedding(items) * std::sqrt(static_cast<double>(options.d_model)) + position_embedding(positions).unsqueeze(0);
+  auto x = item_embedding(items) * std::sqrt(static_cast<double>(options.d_model)) + position_embedding(padded_positions(valid, options));
   auto mask = valid.unsqueeze(-1).to(x.dtype());
   x = models::dropout(x, options.dropout, is_training()) * mask;
   for (const auto& layer : *layers) x = layer->as<HstuLayer>()->forward_padded(x, valid, pair_buckets) * mask;
@@ -104,7 +103,7 @@ torch::Tensor HstuImpl::encode_packed(const torch::Tensor& items, const torch::T
     require_timestamps(timestamps);
     pair_buckets = packed_pair_time_buckets(timestamps, offsets, options.time_buckets);
   }
-  auto x = item_embedding(items) * std::sqrt(static_cast<double>(options.d_model)) + position_embedding(positions_from_end(offsets));
+  auto x = item_embedding(items) * std::sqrt(static_cast<double>(options.d_model)) + position_embedding(packed_positions(offsets, options));
   x = models::dropout(x, options.dropout, is_training());
   for (const auto& layer : *layers) x = layer->as<HstuLayer>()->forward_packed(x, offsets, pair_buckets);
   return finish(x);

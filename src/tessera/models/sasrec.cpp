@@ -114,9 +114,7 @@ torch::Tensor SasRecImpl::encode(const torch::Tensor& items, const torch::Tensor
   const auto L = items.size(1);
   TORCH_CHECK(L <= options.max_len, "sequence length ", L, " exceeds max_len ", options.max_len);
   auto valid = items.ne(0);  // [B, L]
-  // Position 0 is the most recent item, so left padding never shifts positions.
-  auto positions = torch::arange(L - 1, -1, -1, torch::kLong);
-  auto x = item_embedding(items) * std::sqrt(static_cast<double>(options.d_model)) + position_embedding(positions).unsqueeze(0);
+  auto x = item_embedding(items) * std::sqrt(static_cast<double>(options.d_model)) + position_embedding(padded_positions(valid, options));
   x = models::dropout(x, options.dropout, is_training());
   x = x * valid.unsqueeze(-1).to(x.dtype());
 
@@ -128,7 +126,7 @@ torch::Tensor SasRecImpl::encode(const torch::Tensor& items, const torch::Tensor
 torch::Tensor SasRecImpl::encode_packed(const torch::Tensor& items, const torch::Tensor& offsets, const torch::Tensor& /*timestamps: unused*/) {
   const auto L = std::max<std::int64_t>(1, (offsets.slice(0, 1) - offsets.slice(0, 0, -1)).max().item<std::int64_t>());
   TORCH_CHECK(L <= options.max_len, "sequence length ", L, " exceeds max_len ", options.max_len);
-  auto x = item_embedding(items) * std::sqrt(static_cast<double>(options.d_model)) + position_embedding(positions_from_end(offsets));
+  auto x = item_embedding(items) * std::sqrt(static_cast<double>(options.d_model)) + position_embedding(packed_positions(offsets, options));
   x = models::dropout(x, options.dropout, is_training());
   auto attn_bias = causal_padding_bias(pad_packed(items, offsets, L), options.num_heads);
   for (const auto& block : *blocks) x = block->as<SasRecBlock>()->forward_packed(x, offsets, attn_bias);

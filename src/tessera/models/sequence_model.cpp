@@ -16,6 +16,18 @@ torch::Tensor scoring_items(const torch::Tensor& item_rows, const ModelSpec& spe
   return F::normalize(item_rows, F::NormalizeFuncOptions().dim(-1));  // the zero padding row stays 0
 }
 
+torch::Tensor padded_positions(const torch::Tensor& valid, const ModelSpec& spec) {
+  const auto L = valid.size(1);
+  if (!spec.positions_from_start) return torch::arange(L - 1, -1, -1, torch::kLong).unsqueeze(0).expand({valid.size(0), L});
+  // Left padding: a row with n items starts at column L - n.
+  auto start = L - valid.sum(1, /*keepdim=*/true, torch::kLong);  // [B, 1]
+  return (torch::arange(L, torch::kLong).unsqueeze(0) - start).clamp_min(0);
+}
+
+torch::Tensor packed_positions(const torch::Tensor& offsets, const ModelSpec& spec) {
+  return spec.positions_from_start ? positions_from_start(offsets) : positions_from_end(offsets);
+}
+
 torch::Tensor SequenceModelImpl::encode_packed(const torch::Tensor& items, const torch::Tensor& offsets, const torch::Tensor& timestamps) {
   const auto L = std::max<std::int64_t>(1, (offsets.slice(0, 1) - offsets.slice(0, 0, -1)).max().item<std::int64_t>());
   auto padded = pad_packed(items, offsets, L);  // [B, L], 0 = padding

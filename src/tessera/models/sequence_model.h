@@ -35,6 +35,11 @@ struct ModelSpec {
   // each earlier item (models/jagged_attention.h time_bucket). 0 = off; otherwise 1..256 buckets,
   // and every history must come with timestamps.
   std::int64_t time_buckets = 0;
+  // Where learned positions are counted from: the most recent item (false: position 0 is the
+  // item whose successor is predicted, as in SASRec's left-padded code) or the oldest item the
+  // model reads (true: position 0 is the first item of the window, as in HSTU's right-padded
+  // public code, so a position says how far into the history an item is).
+  bool positions_from_start = false;
 };
 
 // The scoring space of ModelSpec::l2_normalize, shared by every model: hidden states [..., d]
@@ -42,6 +47,12 @@ struct ModelSpec {
 // return their input unchanged when l2_normalize is off.
 torch::Tensor scoring_hidden(const torch::Tensor& hidden, const ModelSpec& spec);
 torch::Tensor scoring_items(const torch::Tensor& item_rows, const ModelSpec& spec);
+
+// The learned-position index of every input token, as spec.positions_from_start says:
+// for a left-padded batch (valid: [B, L] bool, false = padding) [B, L] int64 (0 in padding),
+// for a packed batch (offsets [B + 1]) [T] int64.
+torch::Tensor padded_positions(const torch::Tensor& valid, const ModelSpec& spec);
+torch::Tensor packed_positions(const torch::Tensor& offsets, const ModelSpec& spec);
 
 struct SequenceModelImpl : torch::nn::Module {
   // items: [B, L] int64, 0 = padding, left-padded. Returns hidden states [B, L, d] float.

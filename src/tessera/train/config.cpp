@@ -24,6 +24,7 @@ void visit_fields(Config& c, Visitor&& v) {
   v("l2_normalize", c.l2_normalize);
   v("temperature", c.temperature);
   v("time_buckets", c.time_buckets);
+  v("positions", c.positions);
   v("semantic_ids", c.semantic_ids);
   v("num_decoder_blocks", c.num_decoder_blocks);
   v("head_dim", c.head_dim);
@@ -102,6 +103,8 @@ void TrainConfig::validate() const {
   require(temperature > 0, "temperature", "must be > 0");
   require(time_buckets >= 0 && time_buckets <= 256, "time_buckets", "must be in [0, 256]");
   require(model == "hstu" || time_buckets == 0, "time_buckets", "is only used by hstu");
+  require(positions == "from_end" || positions == "from_start", "positions", "must be 'from_end' or 'from_start'");
+  require(model != "tiger" || positions == "from_end", "positions", "is only used by sasrec and hstu");
   require(loss == "full" || loss == "sampled", "loss", "must be 'full' or 'sampled'");
   require(num_negatives >= 0, "num_negatives", "must be >= 0");
   require(in_batch_negatives >= 0, "in_batch_negatives", "must be >= 0");
