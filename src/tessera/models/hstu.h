@@ -8,8 +8,10 @@
 // ModelSpec::time_buckets > 0, a learned bias per time bucket of t_i - t_j added to it (HSTU's
 // relative attention bias over positions and time; each query uses its own item's timestamp, so
 // nothing about the target's time leaks in). Input: item
-// embedding * sqrt(d) + learned position (counted from the most recent item), dropout. Output:
+// embedding * sqrt(d) + learned position (ModelSpec::positions_from_start), dropout. Output:
 // the last layer's states (unit length / temperature with l2_normalize, as in the public setup).
+// Initialisation as in the public setup: W_uvqk ~ N(0, 0.02) with zero bias, so every layer
+// starts close to the identity, and W_o Xavier-uniform.
 //
 // Two execution paths compute the same function: encode() on left-padded [B, L] batches (dense
 // attention with masks), and encode_packed() on packed sequences (jagged attention, cost
