@@ -63,6 +63,16 @@ TEST(TrainConfig, PositionsCountFromEitherEndForSequenceModelsOnly) {
   EXPECT_NE(error_of([&] { c.validate(); }).find("positions"), std::string::npos);
 }
 
+TEST(TrainConfig, PerPositionNegativesNeedSampledSoftmaxAlone) {
+  TrainConfig c;
+  c.negatives_per_position = true;
+  EXPECT_NE(error_of([&] { c.validate(); }).find("negatives_per_position"), std::string::npos);  // loss is full
+  c.loss = "sampled";
+  EXPECT_NO_THROW(c.validate());
+  c.in_batch_negatives = 16;
+  EXPECT_NE(error_of([&] { c.validate(); }).find("negatives_per_position"), std::string::npos);
+}
+
 TEST(TrainConfig, TrainOnValidationIsForSequenceModels) {
   TrainConfig c;
   c.train_on_validation = true;

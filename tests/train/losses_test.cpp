@@ -103,5 +103,36 @@ TEST(GroupedSampledSoftmaxCrossEntropy, EqualsPerSequenceSharedLossesWeightedByR
   EXPECT_TRUE(torch::allclose(only_shared, plain, 1e-6, 1e-6));
 }
 
+TEST(PositionSampledSoftmaxCrossEntropy, MatchesGatheredReferenceWithRepeatsAndAccidentalHits) {
+  torch::manual_seed(9);
+  const std::int64_t N = 23, V = 15, d = 5, M = 7;
+  auto hidden = torch::randn({N, d});
+  auto table = torch::randn({V + 1, d});
+  auto targets = torch::randint(1, V + 1, {N}, torch::kLong);
+  auto negatives = torch::randint(1, V + 1, {N, M}, torch::kLong);  // repeats happen (V is small)
+  negatives.select(1, 0).copy_(targets);                           // an accidental hit in every row
+  auto log_expected = torch::rand({V + 1}) - 2.0;                  // arbitrary logQ per item
+
+  // Reference: gather each row's candidate logits and take plain cross-entropy with autograd.
+  auto h = hidden.clone().requires_grad_(true);
+  auto w = table.clone().requires_grad_(true);
+  auto positive = (h * w.index_select(0, targets)).sum(1, true) - log_expected.index_select(0, targets).unsqueeze(1);
+  auto negative = torch::bmm(w.index_select(0, negatives.reshape({-1})).view({N, M, d}), h.unsqueeze(2)).squeeze(2) -
+                  log_expected.index_select(0, negatives.reshape({-1})).view({N, M});
+  negative = negative.masked_fill(negatives.eq(targets.unsqueeze(1)), -1e9);
+  auto ref = torch::nn::functional::cross_entropy(torch::cat({positive, negative}, 1), torch::zeros({N}, torch::kLong));
+  ref.backward();
+
+  for (std::int64_t chunk : {0, 4, 23}) {
+    auto h2 = hidden.clone().requires_grad_(true);
+    auto w2 = table.clone().requires_grad_(true);
+    auto loss = position_sampled_softmax_cross_entropy(h2, w2, targets, negatives, log_expected, chunk);
+    loss.backward();
+    EXPECT_NEAR(loss.item<double>(), ref.item<double>(), 1e-5) << "chunk " << chunk;
+    EXPECT_TRUE(torch::allclose(h2.grad(), h.grad(), 1e-4, 1e-6)) << "chunk " << chunk;
+    EXPECT_TRUE(torch::allclose(w2.grad(), w.grad(), 1e-4, 1e-6)) << "chunk " << chunk;
+  }
+}
+
 }  // namespace
 }  // namespace tessera::train

@@ -205,6 +205,30 @@ TEST(Trainer, HstuLearnsAndPackedEqualsPadded) {
   fs::remove_all(padded_options.run_dir);
 }
 
+TEST(Trainer, PerPositionNegativesGiveTheSameTrainingOnPackedAndPaddedBatches) {
+  auto d = small_dataset();
+  auto config = small_config();
+  config.model = "hstu";
+  config.dropout = 0;
+  config.loss = "sampled";
+  config.num_negatives = 8;
+  config.negatives_per_position = true;  // rows are drawn for in the same order on both paths
+  config.length_bucketing = false;
+  config.epochs = 3;
+  TrainOptions packed_options;
+  packed_options.run_dir = temp_dir("position_negatives_packed");
+  auto packed = train_model(d, config, packed_options);
+  config.packed_batches = false;
+  TrainOptions padded_options;
+  padded_options.run_dir = temp_dir("position_negatives_padded");
+  auto padded = train_model(d, config, padded_options);
+  EXPECT_NEAR(padded.final_train_loss, packed.final_train_loss, 1e-3 * packed.final_train_loss);
+  EXPECT_LT(packed.final_train_loss, std::log(9.0));  // below the loss of a uniform guess among 1 + 8 candidates
+  EXPECT_GT(packed.best_valid_metric, 0);
+  fs::remove_all(packed_options.run_dir);
+  fs::remove_all(padded_options.run_dir);
+}
+
 TEST(Trainer, HstuWithTimeBucketsAndPerSequenceNegativesTrainsOnTimestampsAndNeedsThem) {
   auto d = small_dataset();
   auto config = small_config();

@@ -34,6 +34,7 @@ void visit_fields(Config& c, Visitor&& v) {
   v("loss", c.loss);
   v("num_negatives", c.num_negatives);
   v("negatives_per_sequence", c.negatives_per_sequence);
+  v("negatives_per_position", c.negatives_per_position);
   v("negative_sampler", c.negative_sampler);
   v("in_batch_negatives", c.in_batch_negatives);
   v("packed_batches", c.packed_batches);
@@ -113,6 +114,8 @@ void TrainConfig::validate() const {
   require(stochastic_length_alpha >= 0 && stochastic_length_alpha <= 2, "stochastic_length_alpha", "must be in [0, 2]");
   require(negative_sampler == "uniform" || negative_sampler == "popularity", "negative_sampler",
           "must be 'uniform' or 'popularity'");
+  require(!negatives_per_position || (loss == "sampled" && num_negatives >= 1 && !negatives_per_sequence && in_batch_negatives == 0),
+          "negatives_per_position", "needs loss 'sampled' and num_negatives >= 1, without negatives_per_sequence or in_batch_negatives");
   require(batch_size >= 1, "batch_size", "must be >= 1");
   require(epochs >= 1, "epochs", "must be >= 1");
   require(lr > 0, "lr", "must be > 0");

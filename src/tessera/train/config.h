@@ -41,6 +41,8 @@ struct TrainConfig {
   std::string loss = "full";          // "full": softmax over all items; "sampled": sampled softmax
   std::int64_t num_negatives = 128;   // sampled softmax: catalogue negatives per batch (shared by all positions)
   bool negatives_per_sequence = false;  // sampled softmax: draw the num_negatives for each sequence of the batch instead
+  bool negatives_per_position = false;  // sampled softmax: draw the num_negatives for every position (HSTU's public setup);
+                                        // costs as much as the full softmax
   std::string negative_sampler = "uniform";  // "uniform" or "popularity" (unigram^0.75); both logQ-corrected
   std::int64_t in_batch_negatives = 0;  // sampled softmax: also this many targets of the batch as negatives
                                         // (popularity-distributed); logQ uses the mixture of both samplers

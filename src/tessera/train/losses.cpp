@@ -17,15 +17,24 @@ using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
 // Forward computes the loss and, chunk by chunk, the gradients of the mean loss with respect to
-// hidden and item_table; backward multiplies them by the incoming scalar gradient.
+// hidden and item_table; backward multiplies them by the incoming scalar gradient. With
+// `negatives` ([N, M] int64) each row's softmax runs over its target and its own negatives
+// (corrected by log_expected [V+1] float) instead of over every item; the full softmax passes
+// empty 1-d tensors for both.
 struct FusedSoftmaxCrossEntropy : public torch::autograd::Function<FusedSoftmaxCrossEntropy> {
   static torch::Tensor forward(AutogradContext* ctx, torch::Tensor hidden, torch::Tensor table, torch::Tensor targets,
-                               std::int64_t chunk_rows) {
+                               torch::Tensor negatives, torch::Tensor log_expected, std::int64_t chunk_rows) {
     const auto N = hidden.size(0);
     const auto V1 = table.size(0);
     const auto d = hidden.size(1);
     hidden = hidden.contiguous();
     targets = targets.contiguous();
+    const bool sampled = negatives.dim() == 2;  // the full softmax passes empty 1-d placeholders
+    const std::int64_t M = sampled ? negatives.size(1) : 0;
+    if (sampled) {
+      negatives = negatives.contiguous();
+      log_expected = log_expected.to(torch::kFloat).contiguous();
+    }
     // Transposed layouts make both gradient products run ~2x faster in BLAS for small d (measured).
     auto table_t = table.t().contiguous();            // [d, V+1]
     auto grad_hidden_t = torch::empty({d, N}, hidden.options());
@@ -43,7 +52,12 @@ struct FusedSoftmaxCrossEntropy : public torch::autograd::Function<FusedSoftmaxC
       const std::int64_t* t = targets.data_ptr<std::int64_t>() + start;
       double* loss = row_loss.data() + start;
       at::parallel_for(0, rows, 8, [&](std::int64_t b, std::int64_t e) {
-        softmax_minus_one_hot_rows(p + b * V1, e - b, V1, t + b, loss + b);
+        if (sampled) {
+          sampled_softmax_rows(p + b * V1, e - b, V1, t + b, negatives.data_ptr<std::int64_t>() + (start + b) * M, M,
+                               log_expected.data_ptr<float>(), loss + b);
+        } else {
+          softmax_minus_one_hot_rows(p + b * V1, e - b, V1, t + b, loss + b);
+        }
       });
       auto out = grad_hidden_t.slice(1, start, end);
       torch::mm_out(out, table_t, block.t());  // [d, rows] = W^T (softmax - onehot)^T
@@ -59,7 +73,7 @@ struct FusedSoftmaxCrossEntropy : public torch::autograd::Function<FusedSoftmaxC
   static variable_list backward(AutogradContext* ctx, variable_list grad_output) {
     auto saved = ctx->get_saved_variables();
     auto g = grad_output[0];
-    return {saved[0] * g, saved[1] * g, torch::Tensor(), torch::Tensor()};
+    return {saved[0] * g, saved[1] * g, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
 
@@ -70,7 +84,20 @@ torch::Tensor full_softmax_cross_entropy(const torch::Tensor& hidden, const torc
   TORCH_CHECK(hidden.dim() == 2 && item_table.dim() == 2 && hidden.size(1) == item_table.size(1),
               "full_softmax_cross_entropy: hidden [N, d] and item_table [V+1, d] expected");
   TORCH_CHECK(targets.dim() == 1 && targets.size(0) == hidden.size(0), "targets must be [N]");
-  return FusedSoftmaxCrossEntropy::apply(hidden, item_table, targets, chunk_rows);
+  // Autograd functions take no undefined tensors: empty placeholders stand for "no negatives".
+  auto none = torch::empty({0}, torch::kLong);
+  return FusedSoftmaxCrossEntropy::apply(hidden, item_table, targets, none, torch::empty({0}), chunk_rows);
+}
+
+torch::Tensor position_sampled_softmax_cross_entropy(const torch::Tensor& hidden, const torch::Tensor& item_table,
+                                                     const torch::Tensor& targets, const torch::Tensor& negatives,
+                                                     const torch::Tensor& log_expected, std::int64_t chunk_rows) {
+  TORCH_CHECK(hidden.dim() == 2 && item_table.dim() == 2 && hidden.size(1) == item_table.size(1),
+              "position_sampled_softmax_cross_entropy: hidden [N, d] and item_table [V+1, d] expected");
+  TORCH_CHECK(targets.dim() == 1 && targets.size(0) == hidden.size(0), "targets must be [N]");
+  TORCH_CHECK(negatives.dim() == 2 && negatives.size(0) == hidden.size(0), "negatives must be [N, M]");
+  TORCH_CHECK(log_expected.dim() == 1 && log_expected.size(0) == item_table.size(0), "log_expected must be [V+1]");
+  return FusedSoftmaxCrossEntropy::apply(hidden, item_table, targets, negatives, log_expected, chunk_rows);
 }
 
 namespace {

@@ -17,6 +17,17 @@ namespace tessera::train {
 torch::Tensor full_softmax_cross_entropy(const torch::Tensor& hidden, const torch::Tensor& item_table,
                                          const torch::Tensor& targets, std::int64_t chunk_rows = 0);
 
+// Sampled softmax with negatives drawn for every row (position), as HSTU's public setup does:
+// row r's softmax runs over its target and negatives[r] (accidental hits removed), every logit
+// corrected by minus log_expected[id] (logQ). Computed like full_softmax_cross_entropy, in row
+// chunks of all logits that are turned straight into gradients, so it costs as much as the full
+// softmax but never holds an [N, M, d] block of gathered negatives.
+//   negatives:    [N, M] int64 item ids
+//   log_expected: [V + 1] float, log of each item's expected number of draws per row
+torch::Tensor position_sampled_softmax_cross_entropy(const torch::Tensor& hidden, const torch::Tensor& item_table,
+                                                     const torch::Tensor& targets, const torch::Tensor& negatives,
+                                                     const torch::Tensor& log_expected, std::int64_t chunk_rows = 0);
+
 // Sampled softmax: the target against `negatives` shared by every row, with logQ correction
 // (log of each candidate's sampling probability subtracted from its logit) and accidental hits
 // (a negative equal to the row's target) removed.

@@ -25,7 +25,8 @@ namespace {
 class NegativeSampler {
  public:
   NegativeSampler(const data::Dataset& dataset, const TrainConfig& config)
-      : catalogue_draws_(config.num_negatives), batch_draws_(config.in_batch_negatives), per_sequence_(config.negatives_per_sequence) {
+      : catalogue_draws_(config.num_negatives), batch_draws_(config.in_batch_negatives), per_sequence_(config.negatives_per_sequence),
+        per_position_(config.negatives_per_position) {
     const auto V = dataset.num_items;
     auto weights = torch::zeros({V + 1}, torch::kDouble);
     if (config.negative_sampler == "popularity") {
@@ -44,6 +45,7 @@ class NegativeSampler {
     // With negatives_per_sequence the catalogue negatives of each sequence, [B, num_negatives]
     // (then `negatives` holds only the in-batch ones); otherwise [B, 0].
     torch::Tensor sequence_negatives;
+    torch::Tensor position_negatives;  // with negatives_per_position: [N, num_negatives], else undefined
     torch::Tensor log_expected;        // [V+1] float: every item's log expected draws (logQ)
   };
   // Draws the negatives of one step for these targets ([N] int64) of `sequences` sequences;
@@ -54,7 +56,10 @@ class NegativeSampler {
     std::vector<torch::Tensor> parts;
     Draw draw;
     auto expected = probabilities_ * static_cast<double>(catalogue_draws_);  // [V+1] draws per item
-    if (catalogue_draws_ > 0 && per_sequence_) {
+    if (catalogue_draws_ > 0 && per_position_) {
+      draw.position_negatives = torch::multinomial(probabilities_, targets.size(0) * catalogue_draws_, /*replacement=*/true, gen)
+                                    .view({targets.size(0), catalogue_draws_});
+    } else if (catalogue_draws_ > 0 && per_sequence_) {
       draw.sequence_negatives =
           torch::multinomial(probabilities_, sequences * catalogue_draws_, /*replacement=*/true, gen).view({sequences, catalogue_draws_});
     } else if (catalogue_draws_ > 0) {
@@ -76,7 +81,7 @@ class NegativeSampler {
 
  private:
   std::int64_t catalogue_draws_, batch_draws_;
-  bool per_sequence_;
+  bool per_sequence_, per_position_;
   torch::Tensor probabilities_;  // [V+1] float, catalogue sampling distribution
 };
 
@@ -159,9 +164,15 @@ class SequenceTask : public TrainingTask {
     std::int64_t candidates = dataset_.num_items;
     if (sampler_) {
       auto draw = sampler_->sample(targets, static_cast<std::int64_t>(sequences.size()), static_cast<std::uint64_t>(config_.seed), step);
-      candidates = draw.negatives.size(0) + draw.sequence_negatives.size(1) + 1;
-      result.loss = grouped_sampled_softmax_cross_entropy(h, model_->item_embeddings(), targets, row_offsets, draw.sequence_negatives,
-                                                          draw.negatives, draw.log_expected);
+      if (draw.position_negatives.defined()) {
+        candidates = dataset_.num_items;  // computed through all logits (losses.h)
+        result.loss = position_sampled_softmax_cross_entropy(h, model_->item_embeddings(), targets, draw.position_negatives,
+                                                             draw.log_expected);
+      } else {
+        candidates = draw.negatives.size(0) + draw.sequence_negatives.size(1) + 1;
+        result.loss = grouped_sampled_softmax_cross_entropy(h, model_->item_embeddings(), targets, row_offsets,
+                                                            draw.sequence_negatives, draw.negatives, draw.log_expected);
+      }
     } else {
       result.loss = full_softmax_cross_entropy(h, model_->item_embeddings(), targets);
     }
