@@ -104,8 +104,11 @@ SasRecImpl::SasRecImpl(const ModelSpec& opts) : options(opts) {
   }
   final_norm = register_module("final_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({opts.d_model})));
   torch::NoGradGuard no_grad;
-  // Unit-variance logits at initialisation: item rows ~ N(0, 1/d), hidden states are LayerNorm'd.
-  item_embedding->weight.normal_(0.0, 1.0 / std::sqrt(static_cast<double>(opts.d_model)));
+  // Small item rows, as HSTU's public setup initialises its table: the input (x sqrt(d)) starts at
+  // a scale the blocks' updates can move. Rows ~ N(0, 1/d) (unit input) learned far slower: a
+  // 15-epoch run of configs/sasrec-ml1m.json reached validation NDCG@10 0.1264 with 0.02 and
+  // 0.1024 with 1/sqrt(d).
+  item_embedding->weight.normal_(0.0, 0.02);
   item_embedding->weight[0].zero_();
   position_embedding->weight.normal_(0.0, 0.02);
 }
