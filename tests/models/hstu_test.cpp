@@ -23,8 +23,8 @@ TEST(Packing, PadAndUnpadAreInverse) {
   auto expected = torch::tensor({1, 2, 3, 0, 0, 4, 0, 0, 0, 0, 5, 6}, torch::kLong).view({4, 3});
   EXPECT_TRUE(torch::equal(padded, expected));
   EXPECT_TRUE(torch::equal(unpad(padded, offsets), packed));
-  EXPECT_TRUE(torch::equal(positions_from_end(offsets), torch::tensor({2, 1, 0, 0, 1, 0}, torch::kLong)));
-  EXPECT_TRUE(torch::equal(positions_from_start(offsets), torch::tensor({0, 1, 2, 0, 0, 1}, torch::kLong)));
+  EXPECT_TRUE(torch::equal(sequence_positions(offsets, false), torch::tensor({2, 1, 0, 0, 1, 0}, torch::kLong)));
+  EXPECT_TRUE(torch::equal(sequence_positions(offsets, true), torch::tensor({0, 1, 2, 0, 0, 1}, torch::kLong)));
   EXPECT_THROW(padded_index(offsets, 2), c10::Error);
 }
 

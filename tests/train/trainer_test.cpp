@@ -59,6 +59,20 @@ std::string temp_dir(const std::string& name) {
   return dir.string();
 }
 
+// Trains `config` once on packed and once on padded batches, each in a fresh run directory that
+// is removed afterwards. Returns {packed, padded}.
+std::pair<TrainResult, TrainResult> train_packed_and_padded(const data::Dataset& d, TrainConfig config, const std::string& name) {
+  std::pair<TrainResult, TrainResult> results;
+  for (bool packed : {true, false}) {
+    config.packed_batches = packed;
+    TrainOptions options;
+    options.run_dir = temp_dir(name + (packed ? "_packed" : "_padded"));
+    (packed ? results.first : results.second) = train_model(d, config, options);
+    fs::remove_all(options.run_dir);
+  }
+  return results;
+}
+
 std::vector<torch::Tensor> parameters_of(const std::string& checkpoint, const data::Dataset& d) {
   auto trained = load_trained_model(checkpoint, &d);
   std::vector<torch::Tensor> out;
@@ -215,18 +229,10 @@ TEST(Trainer, PerPositionNegativesGiveTheSameTrainingOnPackedAndPaddedBatches) {
   config.negatives_per_position = true;  // rows are drawn for in the same order on both paths
   config.length_bucketing = false;
   config.epochs = 3;
-  TrainOptions packed_options;
-  packed_options.run_dir = temp_dir("position_negatives_packed");
-  auto packed = train_model(d, config, packed_options);
-  config.packed_batches = false;
-  TrainOptions padded_options;
-  padded_options.run_dir = temp_dir("position_negatives_padded");
-  auto padded = train_model(d, config, padded_options);
+  const auto [packed, padded] = train_packed_and_padded(d, config, "position_negatives");
   EXPECT_NEAR(padded.final_train_loss, packed.final_train_loss, 1e-3 * packed.final_train_loss);
   EXPECT_LT(packed.final_train_loss, std::log(9.0));  // below the loss of a uniform guess among 1 + 8 candidates
   EXPECT_GT(packed.best_valid_metric, 0);
-  fs::remove_all(packed_options.run_dir);
-  fs::remove_all(padded_options.run_dir);
 }
 
 TEST(Trainer, HstuWithTimeBucketsAndPerSequenceNegativesTrainsOnTimestampsAndNeedsThem) {
@@ -251,16 +257,10 @@ TEST(Trainer, HstuWithTimeBucketsAndPerSequenceNegativesTrainsOnTimestampsAndNee
   }
   std::int64_t t = 0;
   for (std::size_t i = 0; i < d.items.size(); ++i) d.timestamps.push_back(t += 60LL << (2 * (i % 9)));
-  TrainOptions packed_options;
-  packed_options.run_dir = temp_dir("hstu_time_packed");
-  auto packed = train_model(d, config, packed_options);
-  config.packed_batches = false;
-  TrainOptions padded_options;
-  padded_options.run_dir = temp_dir("hstu_time_padded");
-  auto padded = train_model(d, config, padded_options);
+  fs::remove_all(no_times.run_dir);
+  const auto [packed, padded] = train_packed_and_padded(d, config, "hstu_time");
   EXPECT_NEAR(padded.final_train_loss, packed.final_train_loss, 1e-3 * packed.final_train_loss);
   EXPECT_GT(packed.best_valid_metric, 0);
-  for (const auto* dir : {&no_times.run_dir, &packed_options.run_dir, &padded_options.run_dir}) fs::remove_all(*dir);
 }
 
 TEST(Checkpoint, RoundTripsAndRejectsDamageAndMismatch) {

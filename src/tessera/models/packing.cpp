@@ -2,26 +2,14 @@
 
 namespace tessera::models {
 
-torch::Tensor positions_from_end(const torch::Tensor& offsets) {
+torch::Tensor sequence_positions(const torch::Tensor& offsets, bool from_start) {
   auto off = offsets.contiguous();
   const auto* o = off.data_ptr<std::int64_t>();
   const auto B = off.size(0) - 1;
   auto positions = torch::empty({o[B]}, torch::kLong);
   auto* p = positions.data_ptr<std::int64_t>();
   for (std::int64_t s = 0; s < B; ++s) {
-    for (std::int64_t t = o[s]; t < o[s + 1]; ++t) p[t] = o[s + 1] - 1 - t;
-  }
-  return positions;
-}
-
-torch::Tensor positions_from_start(const torch::Tensor& offsets) {
-  auto off = offsets.contiguous();
-  const auto* o = off.data_ptr<std::int64_t>();
-  const auto B = off.size(0) - 1;
-  auto positions = torch::empty({o[B]}, torch::kLong);
-  auto* p = positions.data_ptr<std::int64_t>();
-  for (std::int64_t s = 0; s < B; ++s) {
-    for (std::int64_t t = o[s]; t < o[s + 1]; ++t) p[t] = t - o[s];
+    for (std::int64_t t = o[s]; t < o[s + 1]; ++t) p[t] = from_start ? t - o[s] : o[s + 1] - 1 - t;
   }
   return positions;
 }

@@ -11,10 +11,9 @@
 
 namespace tessera::models {
 
-// For each packed row, its distance from the end of its sequence (0 = most recent): [T] int64.
-torch::Tensor positions_from_end(const torch::Tensor& offsets);
-// For each packed row, its index in its own sequence (0 = oldest): [T] int64.
-torch::Tensor positions_from_start(const torch::Tensor& offsets);
+// For each packed row, its index in its own sequence counted from the oldest item (from_start)
+// or its distance from the most recent one (0 = most recent): [T] int64.
+torch::Tensor sequence_positions(const torch::Tensor& offsets, bool from_start);
 
 // For each packed row, its flat index b * L + column in the left-padded [B, L] layout: [T] int64.
 // Throws if a sequence is longer than L.

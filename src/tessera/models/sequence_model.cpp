@@ -25,7 +25,7 @@ torch::Tensor padded_positions(const torch::Tensor& valid, const ModelSpec& spec
 }
 
 torch::Tensor packed_positions(const torch::Tensor& offsets, const ModelSpec& spec) {
-  return spec.positions_from_start ? positions_from_start(offsets) : positions_from_end(offsets);
+  return sequence_positions(offsets, spec.positions_from_start);
 }
 
 torch::Tensor SequenceModelImpl::encode_packed(const torch::Tensor& items, const torch::Tensor& offsets, const torch::Tensor& timestamps) {
