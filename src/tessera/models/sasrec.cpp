@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "tessera/models/dropout.h"
+#include "tessera/models/init.h"
 #include "tessera/models/packing.h"
 
 namespace tessera::models {
@@ -114,12 +115,7 @@ SasRecImpl::SasRecImpl(const ModelSpec& opts) : options(opts) {
   // Every Linear (attention and FFN) ~ N(0, 0.02) with zero bias, where libtorch's default
   // (uniform, about 4x larger at d = 50) was used before: validation NDCG@10 after 15 epochs of
   // configs/sasrec-ml1m.json (d 50) went from 0.1264 to 0.1302.
-  for (auto& module : modules(/*include_self=*/false)) {
-    if (auto* linear = module->as<torch::nn::LinearImpl>()) {
-      linear->weight.normal_(0.0, 0.02);
-      linear->bias.zero_();
-    }
-  }
+  init_linears_normal(*this, 0.02);
 }
 
 torch::Tensor SasRecImpl::encode(const torch::Tensor& items, const torch::Tensor& /*timestamps: unused*/) {

@@ -77,13 +77,18 @@ struct FusedSoftmaxCrossEntropy : public torch::autograd::Function<FusedSoftmaxC
   }
 };
 
+// The shapes both fused entry points share: hidden [N, d], item_table [V+1, d], targets [N].
+void check_rows(const char* what, const torch::Tensor& hidden, const torch::Tensor& item_table, const torch::Tensor& targets) {
+  TORCH_CHECK(hidden.dim() == 2 && item_table.dim() == 2 && hidden.size(1) == item_table.size(1), what,
+              ": hidden [N, d] and item_table [V+1, d] expected");
+  TORCH_CHECK(targets.dim() == 1 && targets.size(0) == hidden.size(0), what, ": targets must be [N]");
+}
+
 }  // namespace
 
 torch::Tensor full_softmax_cross_entropy(const torch::Tensor& hidden, const torch::Tensor& item_table,
                                          const torch::Tensor& targets, std::int64_t chunk_rows) {
-  TORCH_CHECK(hidden.dim() == 2 && item_table.dim() == 2 && hidden.size(1) == item_table.size(1),
-              "full_softmax_cross_entropy: hidden [N, d] and item_table [V+1, d] expected");
-  TORCH_CHECK(targets.dim() == 1 && targets.size(0) == hidden.size(0), "targets must be [N]");
+  check_rows("full_softmax_cross_entropy", hidden, item_table, targets);
   // Autograd functions take no undefined tensors: empty placeholders stand for "no negatives".
   auto none = torch::empty({0}, torch::kLong);
   return FusedSoftmaxCrossEntropy::apply(hidden, item_table, targets, none, torch::empty({0}), chunk_rows);
@@ -92,9 +97,7 @@ torch::Tensor full_softmax_cross_entropy(const torch::Tensor& hidden, const torc
 torch::Tensor position_sampled_softmax_cross_entropy(const torch::Tensor& hidden, const torch::Tensor& item_table,
                                                      const torch::Tensor& targets, const torch::Tensor& negatives,
                                                      const torch::Tensor& log_expected, std::int64_t chunk_rows) {
-  TORCH_CHECK(hidden.dim() == 2 && item_table.dim() == 2 && hidden.size(1) == item_table.size(1),
-              "position_sampled_softmax_cross_entropy: hidden [N, d] and item_table [V+1, d] expected");
-  TORCH_CHECK(targets.dim() == 1 && targets.size(0) == hidden.size(0), "targets must be [N]");
+  check_rows("position_sampled_softmax_cross_entropy", hidden, item_table, targets);
   TORCH_CHECK(negatives.dim() == 2 && negatives.size(0) == hidden.size(0), "negatives must be [N, M]");
   TORCH_CHECK(log_expected.dim() == 1 && log_expected.size(0) == item_table.size(0), "log_expected must be [V+1]");
   return FusedSoftmaxCrossEntropy::apply(hidden, item_table, targets, negatives, log_expected, chunk_rows);

@@ -164,8 +164,7 @@ class SequenceTask : public TrainingTask {
     std::int64_t candidates = dataset_.num_items;
     if (sampler_) {
       auto draw = sampler_->sample(targets, static_cast<std::int64_t>(sequences.size()), static_cast<std::uint64_t>(config_.seed), step);
-      if (draw.position_negatives.defined()) {
-        candidates = dataset_.num_items;  // computed through all logits (losses.h)
+      if (draw.position_negatives.defined()) {  // computed through all logits (losses.h): candidates stay num_items
         result.loss = position_sampled_softmax_cross_entropy(h, model_->item_embeddings(), targets, draw.position_negatives,
                                                              draw.log_expected);
       } else {

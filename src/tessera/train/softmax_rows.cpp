@@ -49,7 +49,8 @@ void sampled_softmax_rows(float* logits, std::int64_t rows, std::int64_t cols, c
       corrected[static_cast<std::size_t>(k)] = x[neg[k]] - log_expected[neg[k]];
       if (neg[k] != t) m = std::max(m, corrected[static_cast<std::size_t>(k)]);
     }
-    float sum = std::exp(target - m);
+    const float target_exp = std::exp(target - m);
+    float sum = target_exp;
     for (std::int64_t k = 0; k < M; ++k) {
       if (neg[k] == t) continue;
       corrected[static_cast<std::size_t>(k)] = std::exp(corrected[static_cast<std::size_t>(k)] - m);
@@ -57,7 +58,7 @@ void sampled_softmax_rows(float* logits, std::int64_t rows, std::int64_t cols, c
     }
     const float inv = 1.0f / sum;
     std::fill(x, x + cols, 0.0f);
-    x[t] = std::exp(target - m) * inv - 1.0f;
+    x[t] = target_exp * inv - 1.0f;
     for (std::int64_t k = 0; k < M; ++k) {
       if (neg[k] != t) x[neg[k]] += corrected[static_cast<std::size_t>(k)] * inv;
     }
