@@ -107,6 +107,23 @@ TEST(Batching, TimestampsFollowTheirItemsInEveryLayout) {
   EXPECT_TRUE(torch::equal(make_history_batch(times, 3), torch::tensor({110, 120, 130, 0, 100, 110}, torch::kLong).view({2, 3})));
 }
 
+TEST(RandomWindow, FitsTheSequenceAndReachesEveryStart) {
+  std::mt19937_64 rng(11);
+  const std::int64_t max_len = 10;  // windows of 11 items
+  EXPECT_EQ(random_window_start(11, max_len, rng), 0u);
+  EXPECT_EQ(random_window_start(3, max_len, rng), 0u);
+  std::mt19937_64 untouched(11), after_short(11);
+  random_window_start(5, max_len, after_short);
+  EXPECT_EQ(untouched(), after_short());  // no draw for a sequence that fits
+  std::vector<int> hits(15, 0);        // a 25-item sequence has starts 0..14
+  for (int t = 0; t < 3000; ++t) {
+    const auto start = random_window_start(25, max_len, rng);
+    ASSERT_LE(start + 11, 25u);
+    ++hits[start];
+  }
+  for (int h : hits) EXPECT_GT(h, 100);  // uniform: 200 expected per start
+}
+
 TEST(StochasticLength, PositionsSelectTheSameItemsWithTheSameDraws) {
   std::vector<std::int32_t> seq(300);
   std::iota(seq.begin(), seq.end(), 1);

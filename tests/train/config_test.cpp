@@ -82,5 +82,14 @@ TEST(TrainConfig, TrainOnValidationIsForSequenceModels) {
   EXPECT_NE(error_of([&] { c.validate(); }).find("train_on_validation"), std::string::npos);
 }
 
+TEST(TrainConfig, RandomWindowsAreForSequenceModels) {
+  TrainConfig c;
+  c.random_windows = true;
+  EXPECT_NO_THROW(c.validate());  // sasrec
+  c.model = "tiger";
+  c.semantic_ids = "ids.sid";
+  EXPECT_NE(error_of([&] { c.validate(); }).find("random_windows"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace tessera::train

@@ -111,6 +111,12 @@ PackedTrainingBatch make_packed_training_batch(const std::vector<std::span<const
   return batch;
 }
 
+std::size_t random_window_start(std::size_t length, std::int64_t max_len, std::mt19937_64& rng) {
+  const auto window = static_cast<std::size_t>(max_len + 1);
+  if (length <= window) return 0;
+  return std::uniform_int_distribution<std::size_t>(0, length - window)(rng);
+}
+
 std::vector<std::size_t> stochastic_length_positions(std::size_t length, std::int64_t max_len, double alpha, std::mt19937_64& rng) {
   const auto n = std::min<std::int64_t>(static_cast<std::int64_t>(length), max_len + 1);
   const auto first = length - static_cast<std::size_t>(n);  // the last n items are the ones the model would see

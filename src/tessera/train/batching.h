@@ -43,6 +43,11 @@ struct PackedTrainingBatch {
 PackedTrainingBatch make_packed_training_batch(const std::vector<std::span<const std::int32_t>>& sequences, std::int64_t max_len,
                                                const Timestamps* timestamps = nullptr);
 
+// Where a training window of max_len + 1 items starts in a sequence of `length` items: 0 when the
+// sequence fits; otherwise uniform over every start, so over many draws every item is a target.
+// Deterministic in `rng` (one draw when the sequence is longer than the window, none otherwise).
+std::size_t random_window_start(std::size_t length, std::int64_t max_len, std::mt19937_64& rng);
+
 // HSTU's stochastic length (Zhai et al. 2024, section 3.3): a training sequence of n items
 // (counting only the last max_len + 1, the ones the model would see) with
 // n > m = max_len^(alpha/2) is replaced, with probability 1 - max_len^alpha / n^2, by a uniformly

@@ -38,6 +38,7 @@ void visit_fields(Config& c, Visitor&& v) {
   v("negative_sampler", c.negative_sampler);
   v("in_batch_negatives", c.in_batch_negatives);
   v("packed_batches", c.packed_batches);
+  v("random_windows", c.random_windows);
   v("stochastic_length_alpha", c.stochastic_length_alpha);
   v("batch_size", c.batch_size);
   v("length_bucketing", c.length_bucketing);
@@ -130,6 +131,7 @@ void TrainConfig::validate() const {
   require(patience >= 1, "patience", "must be >= 1");
   require(eval_users >= 0, "eval_users", "must be >= 0");
   require(model != "tiger" || !train_on_validation, "train_on_validation", "is only used by sasrec and hstu");
+  require(model != "tiger" || !random_windows, "random_windows", "is only used by sasrec and hstu");
   require(threads >= 0, "threads", "must be >= 0");
 }
 

@@ -49,6 +49,8 @@ struct TrainConfig {
 
   // Item-ID sequence models (SASRec, HSTU).
   bool packed_batches = true;      // jagged batches without padding (HSTU computes on real tokens only)
+  bool random_windows = false;     // a sequence longer than max_len + 1 trains on a window at a uniformly
+                                   // random place each time it is drawn, not always on its last items
   double stochastic_length_alpha = 0;  // HSTU's stochastic length: 0 = off; else a training sequence of
                                        // n > max_len^(alpha/2) items is cut, with probability
                                        // 1 - max_len^alpha / n^2, to a random ordered subset of that size

@@ -109,8 +109,8 @@ class SequenceTask : public TrainingTask {
   }
 
   StepLoss loss(const std::vector<std::int64_t>& examples, std::int64_t step) override {
-    // The examples' sequences (and timestamps, for models that use time), cut by stochastic
-    // length when it is on.
+    // The examples' sequences (and timestamps, for models that use time), cut to a random window
+    // and by stochastic length when those are on.
     const bool timed = model_->uses_time();
     std::vector<std::span<const std::int32_t>> sequences;
     Timestamps times;
@@ -124,6 +124,12 @@ class SequenceTask : public TrainingTask {
       const auto user = users_[static_cast<std::size_t>(e)];
       auto seq = training_sequence(user);
       auto time = timed ? data::training_timestamps(dataset_, user, config_.train_on_validation) : std::span<const std::int64_t>();
+      if (config_.random_windows && seq.size() > static_cast<std::size_t>(config_.max_len + 1)) {
+        const auto start = random_window_start(seq.size(), config_.max_len, rng);
+        const auto window = static_cast<std::size_t>(config_.max_len + 1);
+        seq = seq.subspan(start, window);
+        if (timed) time = time.subspan(start, window);
+      }
       if (config_.stochastic_length_alpha > 0) {
         auto& kept = cut.emplace_back();
         auto& kept_times = cut_times.emplace_back();
