@@ -1,5 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include <nlohmann/json.hpp>
 
 #include "tessera/core/error.h"
@@ -73,22 +78,20 @@ TEST(TrainConfig, PerPositionNegativesNeedSampledSoftmaxAlone) {
   EXPECT_NE(error_of([&] { c.validate(); }).find("negatives_per_position"), std::string::npos);
 }
 
-TEST(TrainConfig, TrainOnValidationIsForSequenceModels) {
-  TrainConfig c;
-  c.train_on_validation = true;
-  EXPECT_NO_THROW(c.validate());  // sasrec
-  c.model = "tiger";
-  c.semantic_ids = "ids.sid";
-  EXPECT_NE(error_of([&] { c.validate(); }).find("train_on_validation"), std::string::npos);
-}
-
-TEST(TrainConfig, RandomWindowsAreForSequenceModels) {
-  TrainConfig c;
-  c.random_windows = true;
-  EXPECT_NO_THROW(c.validate());  // sasrec
-  c.model = "tiger";
-  c.semantic_ids = "ids.sid";
-  EXPECT_NE(error_of([&] { c.validate(); }).find("random_windows"), std::string::npos);
+// Options of the item-ID sequence models that a TIGER config rejects by name.
+TEST(TrainConfig, SequenceModelOptionsAreRejectedForTiger) {
+  const std::vector<std::pair<std::string, std::function<void(TrainConfig&)>>> options = {
+      {"train_on_validation", [](TrainConfig& c) { c.train_on_validation = true; }},
+      {"random_windows", [](TrainConfig& c) { c.random_windows = true; }},
+  };
+  for (const auto& [key, set] : options) {
+    TrainConfig c;
+    set(c);
+    EXPECT_NO_THROW(c.validate()) << key;  // sasrec
+    c.model = "tiger";
+    c.semantic_ids = "ids.sid";
+    EXPECT_NE(error_of([&] { c.validate(); }).find(key), std::string::npos) << key;
+  }
 }
 
 }  // namespace
