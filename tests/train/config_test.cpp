@@ -43,6 +43,9 @@ TEST(TrainConfig, ErrorsNameTheSourceAndKey) {
   EXPECT_NE(error_of([&] { apply_overrides(c, {"nokey"}); }).find("expected key=value"), std::string::npos);
   c.num_heads = 3;
   EXPECT_NE(error_of([&] { c.validate(); }).find("num_heads"), std::string::npos);
+  c.num_heads = 1;
+  c.ema_decay = 1.0;
+  EXPECT_NE(error_of([&] { c.validate(); }).find("ema_decay"), std::string::npos);
   EXPECT_NE(error_of([] { load_config("/nonexistent/config.json"); }).find("/nonexistent/config.json"), std::string::npos);
 }
 

@@ -11,6 +11,7 @@
 #include "tessera/data/synth.h"
 #include "tessera/train/checkpoint.h"
 #include "tessera/train/trainer.h"
+#include "tessera/train/weight_average.h"
 
 namespace tessera::train {
 namespace {
@@ -80,40 +81,69 @@ std::vector<torch::Tensor> parameters_of(const std::string& checkpoint, const da
   return out;
 }
 
+// Without and with the weight average (which resume must restore from last_average.ckpt).
 TEST(Trainer, ResumeGivesTheSameResultAsAnUninterruptedRun) {
   auto d = small_dataset();
-  auto config = small_config();
-  TrainOptions straight;
-  straight.run_dir = temp_dir("straight");
-  auto full = train_model(d, config, straight);
-  EXPECT_EQ(full.epochs_completed, 4);
+  for (double ema_decay : {0.0, 0.9}) {
+    SCOPED_TRACE("ema_decay " + std::to_string(ema_decay));
+    auto config = small_config();
+    config.ema_decay = ema_decay;
+    TrainOptions straight;
+    straight.run_dir = temp_dir("straight");
+    auto full = train_model(d, config, straight);
+    EXPECT_EQ(full.epochs_completed, 4);
 
-  TrainOptions first;
-  first.run_dir = temp_dir("resumed");
-  first.stop_after_epochs = 2;
-  auto half = train_model(d, config, first);
-  EXPECT_EQ(half.epochs_completed, 2);
-  TrainOptions second = first;
-  second.stop_after_epochs = 0;
-  second.resume = true;
-  auto rest = train_model(d, config, second);
-  EXPECT_EQ(rest.epochs_completed, 4);
-  EXPECT_DOUBLE_EQ(rest.final_train_loss, full.final_train_loss);
-  EXPECT_DOUBLE_EQ(rest.best_valid_metric, full.best_valid_metric);
+    TrainOptions first;
+    first.run_dir = temp_dir("resumed");
+    first.stop_after_epochs = 2;
+    auto half = train_model(d, config, first);
+    EXPECT_EQ(half.epochs_completed, 2);
+    TrainOptions second = first;
+    second.stop_after_epochs = 0;
+    second.resume = true;
+    auto rest = train_model(d, config, second);
+    EXPECT_EQ(rest.epochs_completed, 4);
+    EXPECT_DOUBLE_EQ(rest.final_train_loss, full.final_train_loss);
+    EXPECT_DOUBLE_EQ(rest.best_valid_metric, full.best_valid_metric);
 
-  auto a = parameters_of(straight.run_dir + "/last.ckpt", d);
-  auto b = parameters_of(first.run_dir + "/last.ckpt", d);
-  ASSERT_EQ(a.size(), b.size());
-  for (std::size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << "parameter " << i;
+    for (const char* file : {"/last.ckpt", "/best.ckpt"}) {
+      auto a = parameters_of(straight.run_dir + file, d);
+      auto b = parameters_of(first.run_dir + file, d);
+      ASSERT_EQ(a.size(), b.size());
+      for (std::size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << file << " parameter " << i;
+    }
+    if (ema_decay > 0) {
+      // best.ckpt holds the average, which differs from the last weights.
+      auto last = parameters_of(straight.run_dir + "/last.ckpt", d);
+      auto averaged = parameters_of(straight.run_dir + "/last_average.ckpt", d);
+      EXPECT_FALSE(torch::equal(last[0], averaged[0]));
+    }
 
-  // The training log of the resumed run holds all four epochs, like the uninterrupted one.
-  auto count_lines = [](const std::string& path) {
-    std::ifstream in(path);
-    return std::count(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>(), '\n');
-  };
-  EXPECT_EQ(count_lines(first.run_dir + "/train_log.jsonl"), 4);
-  fs::remove_all(straight.run_dir);
-  fs::remove_all(first.run_dir);
+    // The training log of the resumed run holds all four epochs, like the uninterrupted one.
+    auto count_lines = [](const std::string& path) {
+      std::ifstream in(path);
+      return std::count(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>(), '\n');
+    };
+    EXPECT_EQ(count_lines(first.run_dir + "/train_log.jsonl"), 4);
+    fs::remove_all(straight.run_dir);
+    fs::remove_all(first.run_dir);
+  }
+}
+
+TEST(WeightAverage, FollowsTheWeightsWithItsDecayAndSwapsBack) {
+  torch::nn::Linear layer(torch::nn::LinearOptions(1, 1).bias(false));
+  torch::NoGradGuard no_grad;
+  auto w = layer->weight;
+  w.fill_(0.0);
+  WeightAverage average(*layer, 0.5);
+  w.fill_(1.0);
+  average.update(0);  // early step: decay min(0.5, 1/10) = 0.1 -> 0.1 * 0 + 0.9 * 1
+  w.fill_(3.0);
+  average.update(100);  // decay 0.5 -> 0.5 * 0.9 + 0.5 * 3
+  average.swap();
+  EXPECT_NEAR(w.item<double>(), 1.95, 1e-6);
+  average.swap();
+  EXPECT_NEAR(w.item<double>(), 3.0, 1e-6);
 }
 
 TEST(Trainer, LossFallsAndTheModelLearns) {

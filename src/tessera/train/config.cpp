@@ -46,6 +46,7 @@ void visit_fields(Config& c, Visitor&& v) {
   v("lr", c.lr);
   v("weight_decay", c.weight_decay);
   v("adam_beta2", c.adam_beta2);
+  v("ema_decay", c.ema_decay);
   v("warmup_steps", c.warmup_steps);
   v("lr_schedule", c.lr_schedule);
   v("min_lr_ratio", c.min_lr_ratio);
@@ -122,6 +123,7 @@ void TrainConfig::validate() const {
   require(lr > 0, "lr", "must be > 0");
   require(weight_decay >= 0, "weight_decay", "must be >= 0");
   require(adam_beta2 > 0 && adam_beta2 < 1, "adam_beta2", "must be in (0, 1)");
+  require(ema_decay >= 0 && ema_decay < 1, "ema_decay", "must be in [0, 1) (0 = off)");
   require(warmup_steps >= 0, "warmup_steps", "must be >= 0");
   require(lr_schedule == "constant" || lr_schedule == "cosine" || lr_schedule == "linear", "lr_schedule",
           "must be 'constant', 'cosine' or 'linear'");

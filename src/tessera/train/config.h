@@ -66,6 +66,8 @@ struct TrainConfig {
   std::string lr_schedule = "constant";  // "constant", "cosine" or "linear" decay after warmup
   double min_lr_ratio = 0.1;       // decay floor as a fraction of lr
   double grad_clip = 1.0;          // max global gradient norm; 0 = off
+  double ema_decay = 0.0;          // 0 = off; else validate, save and test an exponential moving
+                                   // average of the weights (train/weight_average.h) with this decay
 
   // Validation, early stopping, checkpoints.
   std::int64_t eval_every = 1;     // epochs between validation runs

@@ -17,6 +17,7 @@
 #include "tessera/data/fingerprint.h"
 #include "tessera/train/checkpoint.h"
 #include "tessera/train/training_task.h"
+#include "tessera/train/weight_average.h"
 
 namespace tessera::train {
 
@@ -153,6 +154,7 @@ TrainResult train_model(const data::Dataset& dataset, const TrainConfig& config,
   const std::string last_path = (fs::path(options.run_dir) / "last.ckpt").string();
   const std::string best_path = (fs::path(options.run_dir) / "best.ckpt").string();
   const std::string log_path = (fs::path(options.run_dir) / "train_log.jsonl").string();
+  const std::string average_path = (fs::path(options.run_dir) / "last_average.ckpt").string();
   const auto identity = dataset_identity(dataset, options.dataset_path);
 
   torch::manual_seed(static_cast<std::uint64_t>(config.seed));
@@ -176,6 +178,7 @@ TrainResult train_model(const data::Dataset& dataset, const TrainConfig& config,
   };
 
   RunState state;
+  std::optional<WeightAverage> average;
   if (options.resume) {
     auto ckpt = load_checkpoint(last_path);
     if (ckpt.meta.at("dataset").at("fingerprint") != identity["fingerprint"]) {
@@ -191,11 +194,30 @@ TrainResult train_model(const data::Dataset& dataset, const TrainConfig& config,
     restore_optimizer(ckpt, optimizer, last_path);
     restore_rng(ckpt);
     state = state_from_json(ckpt.meta.at("state"));
+    if (config.ema_decay > 0) {
+      // The average is saved next to last.ckpt; load it through the model, then put the
+      // interrupted run's weights back.
+      auto saved = load_checkpoint(average_path);
+      if (saved.meta.value("step", std::int64_t{-1}) != state.step) {
+        throw Error::at(average_path, 0, fmt::format("holds the weight average of step {}, but last.ckpt is at step {}; cannot resume exactly",
+                                                     saved.meta.value("step", std::int64_t{-1}), state.step));
+      }
+      restore_module(saved, model, average_path);
+      average.emplace(model, config.ema_decay);
+      restore_module(ckpt, model, last_path);
+    }
     std::fprintf(stderr, "[train] resumed from %s after epoch %lld (step %lld)\n", last_path.c_str(),
                  static_cast<long long>(state.epoch), static_cast<long long>(state.step));
   } else {
     write_text_atomically((fs::path(options.run_dir) / "config.json").string(), to_json(config).dump(2) + "\n");
   }
+  if (config.ema_decay > 0 && !average) average.emplace(model, config.ema_decay);
+  // Saves what validation and test use: the weight average when there is one, else the weights.
+  auto save_selected = [&](const nlohmann::json& meta, const std::string& path) {
+    if (average) average->swap();
+    save_checkpoint(capture_checkpoint(model, nullptr, checkpoint_meta(meta)), path);
+    if (average) average->swap();
+  };
 
   TrainResult result;
   result.valid_metric = metric;
@@ -239,6 +261,7 @@ TrainResult train_model(const data::Dataset& dataset, const TrainConfig& config,
       phase_start = Clock::now();
       if (config.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model.parameters(), config.grad_clip);
       optimizer.step();
+      if (average) average->update(state.step);
       phase_seconds[2] += seconds_since(phase_start);
       ++state.step;
 
@@ -280,13 +303,14 @@ TrainResult train_model(const data::Dataset& dataset, const TrainConfig& config,
       // No validation (its targets are training targets): the final epoch's model is the result.
       if (epoch == config.epochs) {
         state.best_epoch = epoch;
-        save_checkpoint(capture_checkpoint(model, nullptr, checkpoint_meta({{"epoch", epoch}, {"selected_by", "last epoch (train_on_validation)"}})),
-                        best_path);
+        save_selected({{"epoch", epoch}, {"selected_by", "last epoch (train_on_validation)"}}, best_path);
         summary += "  (trained on validation targets: no validation; final model saved)";
       }
     } else if (epoch % config.eval_every == 0 || epoch == config.epochs) {
       const auto eval_start = Clock::now();
+      if (average) average->swap();
       const auto valid = task->validate();
+      if (average) average->swap();
       const double value = valid.at(metric);
       for (const auto& [name, v] : valid) log_line["valid_" + name] = v;
       log_line["eval_seconds"] = seconds_since(eval_start);
@@ -294,7 +318,7 @@ TrainResult train_model(const data::Dataset& dataset, const TrainConfig& config,
         state.best_metric = value;
         state.best_epoch = epoch;
         state.bad_evals = 0;
-        save_checkpoint(capture_checkpoint(model, nullptr, checkpoint_meta({{"epoch", epoch}, {"valid_" + metric, value}})), best_path);
+        save_selected({{"epoch", epoch}, {"valid_" + metric, value}}, best_path);
       } else {
         ++state.bad_evals;
       }
@@ -305,6 +329,7 @@ TrainResult train_model(const data::Dataset& dataset, const TrainConfig& config,
       }
     }
     state.history.push_back(log_line);
+    if (average) save_selected({{"step", state.step}}, average_path);  // before last.ckpt: resume checks the step
     save_checkpoint(capture_checkpoint(model, &optimizer, checkpoint_meta({{"state", state_json(state)}})), last_path);
     write_train_log(log_path, state.history);
     std::fprintf(stderr, "%s\n", summary.c_str());
