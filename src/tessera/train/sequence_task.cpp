@@ -124,9 +124,9 @@ class SequenceTask : public TrainingTask {
       const auto user = users_[static_cast<std::size_t>(e)];
       auto seq = training_sequence(user);
       auto time = timed ? data::training_timestamps(dataset_, user, config_.train_on_validation) : std::span<const std::int64_t>();
-      if (config_.random_windows && seq.size() > static_cast<std::size_t>(config_.max_len + 1)) {
+      if (config_.random_windows) {  // a sequence that fits is kept whole, without a draw
         const auto start = random_window_start(seq.size(), config_.max_len, rng);
-        const auto window = static_cast<std::size_t>(config_.max_len + 1);
+        const auto window = std::min(seq.size(), static_cast<std::size_t>(config_.max_len + 1));
         seq = seq.subspan(start, window);
         if (timed) time = time.subspan(start, window);
       }
