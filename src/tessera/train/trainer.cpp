@@ -212,11 +212,16 @@ TrainResult train_model(const data::Dataset& dataset, const TrainConfig& config,
     write_text_atomically((fs::path(options.run_dir) / "config.json").string(), to_json(config).dump(2) + "\n");
   }
   if (config.ema_decay > 0 && !average) average.emplace(model, config.ema_decay);
-  // Saves what validation and test use: the weight average when there is one, else the weights.
-  auto save_selected = [&](const nlohmann::json& meta, const std::string& path) {
+  // Validation, best.ckpt and the test use the weight average when there is one, else the
+  // weights. `with_selected` puts those in the model for the duration of `fn`; `save_model`
+  // writes whatever the model holds, so call it inside `with_selected` for a selected checkpoint.
+  auto with_selected = [&](auto&& fn) {
     if (average) average->swap();
+    fn();
+    if (average) average->swap();
+  };
+  auto save_model = [&](const nlohmann::json& meta, const std::string& path) {
     save_checkpoint(capture_checkpoint(model, nullptr, checkpoint_meta(meta)), path);
-    if (average) average->swap();
   };
 
   TrainResult result;
@@ -303,22 +308,23 @@ TrainResult train_model(const data::Dataset& dataset, const TrainConfig& config,
       // No validation (its targets are training targets): the final epoch's model is the result.
       if (epoch == config.epochs) {
         state.best_epoch = epoch;
-        save_selected({{"epoch", epoch}, {"selected_by", "last epoch (train_on_validation)"}}, best_path);
+        with_selected([&] { save_model({{"epoch", epoch}, {"selected_by", "last epoch (train_on_validation)"}}, best_path); });
         summary += "  (trained on validation targets: no validation; final model saved)";
       }
     } else if (epoch % config.eval_every == 0 || epoch == config.epochs) {
       const auto eval_start = Clock::now();
-      if (average) average->swap();
-      const auto valid = task->validate();
-      if (average) average->swap();
-      const double value = valid.at(metric);
-      for (const auto& [name, v] : valid) log_line["valid_" + name] = v;
+      double value = 0;
+      with_selected([&] {  // one swap for validating and, on a new best, saving the same weights
+        const auto valid = task->validate();
+        value = valid.at(metric);
+        for (const auto& [name, v] : valid) log_line["valid_" + name] = v;
+        if (value > state.best_metric) save_model({{"epoch", epoch}, {"valid_" + metric, value}}, best_path);
+      });
       log_line["eval_seconds"] = seconds_since(eval_start);
       if (value > state.best_metric) {
         state.best_metric = value;
         state.best_epoch = epoch;
         state.bad_evals = 0;
-        save_selected({{"epoch", epoch}, {"valid_" + metric, value}}, best_path);
       } else {
         ++state.bad_evals;
       }
@@ -329,7 +335,7 @@ TrainResult train_model(const data::Dataset& dataset, const TrainConfig& config,
       }
     }
     state.history.push_back(log_line);
-    if (average) save_selected({{"step", state.step}}, average_path);  // before last.ckpt: resume checks the step
+    if (average) with_selected([&] { save_model({{"step", state.step}}, average_path); });  // before last.ckpt: resume checks the step
     save_checkpoint(capture_checkpoint(model, &optimizer, checkpoint_meta({{"state", state_json(state)}})), last_path);
     write_train_log(log_path, state.history);
     std::fprintf(stderr, "%s\n", summary.c_str());
