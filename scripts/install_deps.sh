@@ -11,6 +11,7 @@ PACKAGES=(
   libfaiss-dev            # k-means for semantic-ID tokenizers (static; needs OpenMP)
   libgtest-dev
   libcpp-httplib-dev      # HTTP server and client of `tessera serve` and `tessera bench serve`
+  libjemalloc-dev         # the allocator: glibc malloc fragments under training (core/runtime.h)
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

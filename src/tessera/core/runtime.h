@@ -1,10 +1,12 @@
 #pragma once
-// Process-wide setup every tessera binary does first: allocator tuning and the thread count.
+// Process-wide setup every tessera binary does first: thread pools and the thread count.
 //
-// Why: on the machines this was measured on, freshly mapped memory is very slow to touch for the
-// first time, and glibc's default malloc returns large blocks to the OS after every training
-// step, so training ran ~5x slower. Keeping freed memory in the heap fixes that. libtorch also
-// starts with a single intra-op thread; we use every core unless told otherwise.
+// The allocator is jemalloc, linked in and configured in runtime.cpp. Why: on the machines this
+// was measured on, freshly mapped memory is very slow to touch for the first time, so memory must
+// stay in the process once touched. glibc's malloc did that only with mmap and trimming turned
+// off, and then fragmented: a 60-epoch ML-1M run grew to 4 GiB and spent a quarter of its time in
+// malloc's free-list search by epoch 25 (BENCHMARKS.md). libtorch also starts with a single
+// intra-op thread; we use every core unless told otherwise.
 
 namespace tessera {
 
