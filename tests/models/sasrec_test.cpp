@@ -1,9 +1,11 @@
 // SASRec's packed path (projections and feed-forward on real rows, attention padded) computes
-// the padded path's function, values and gradients.
+// the padded path's function, values and gradients; the item bias option keeps scores plain dot
+// products of encode() and item_embeddings().
 #include <gtest/gtest.h>
 
 #include "tessera/models/packing.h"
 #include "tessera/models/sasrec.h"
+#include "tessera/train/losses.h"
 
 namespace tessera::models {
 namespace {
@@ -42,6 +44,50 @@ TEST_P(SasRecPositions, PackedAndPaddedPathsComputeTheSameFunction) {
 }
 
 INSTANTIATE_TEST_SUITE_P(FromEndAndFromStart, SasRecPositions, ::testing::Bool());
+
+TEST(SasRecItemBias, ScoresAreDotProductPlusALearnedBiasPerItem) {
+  torch::manual_seed(5);
+  ModelSpec spec;
+  spec.num_items = 12;
+  spec.max_len = 6;
+  spec.d_model = 8;
+  spec.ffn_dim = 8;
+  spec.dropout = 0.0;
+  spec.item_bias = true;
+  SasRec model(spec);
+  model->eval();
+  ASSERT_TRUE(model->item_bias.defined());
+  EXPECT_EQ(model->item_bias.sizes(), (std::vector<std::int64_t>{13}));
+  EXPECT_TRUE(model->item_bias.eq(0).all().item<bool>());  // starts with no effect
+
+  auto items = torch::tensor({{0, 0, 3, 7, 1, 9}, {2, 4, 6, 8, 10, 12}}, torch::kLong);
+  auto hidden = model->encode(items);  // [2, 6, 9]
+  ASSERT_EQ(hidden.size(2), 9);
+  EXPECT_TRUE(hidden.select(2, 8).eq(1).all().item<bool>());
+  auto table = model->item_embeddings();  // [13, 9]
+  ASSERT_EQ(table.size(1), 9);
+  EXPECT_TRUE(torch::equal(table.narrow(1, 0, 8), model->item_embedding->weight));
+
+  {
+    torch::NoGradGuard no_grad;
+    model->item_bias.copy_(torch::arange(13, torch::kFloat) * 0.5);
+  }
+  auto last = model->encode(items).select(1, 5);  // [2, 9]
+  auto scores = torch::matmul(last, model->item_embeddings().t());
+  auto expected = torch::matmul(last.narrow(1, 0, 8), model->item_embedding->weight.t()) + torch::arange(13, torch::kFloat) * 0.5;
+  EXPECT_TRUE(torch::allclose(scores, expected, 1e-5, 1e-6));
+
+  // The full-softmax loss trains the bias: a target's bias gets a negative gradient.
+  model->train();
+  auto h = model->encode(items).select(1, 5);
+  auto loss = train::full_softmax_cross_entropy(h, model->item_embeddings(), torch::tensor({5, 11}, torch::kLong));
+  loss.backward();
+  ASSERT_TRUE(model->item_bias.grad().defined());
+  EXPECT_LT(model->item_bias.grad()[5].item<float>(), 0.0f);
+  EXPECT_LT(model->item_bias.grad()[11].item<float>(), 0.0f);
+  EXPECT_GT(model->item_bias.grad()[1].item<float>(), 0.0f);
+  EXPECT_EQ(model->item_bias.grad()[0].item<float>(), 0.0f);  // padding is never a candidate
+}
 
 }  // namespace
 }  // namespace tessera::models

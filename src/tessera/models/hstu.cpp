@@ -72,6 +72,7 @@ HstuImpl::HstuImpl(const ModelSpec& opts) : options(opts) {
   for (std::int64_t i = 0; i < opts.num_blocks; ++i) {
     layers->push_back(HstuLayer(opts.d_model, opts.num_heads, dh, opts.max_len, opts.dropout, opts.time_buckets));
   }
+  item_bias = register_item_bias(*this, opts);
   torch::NoGradGuard no_grad;
   // As in the public setup: small item rows, so the input (x sqrt(d)) has norm ~1 and the layers'
   // updates, not the current item's own row, dominate the output (which is tied to the same table).
@@ -115,7 +116,7 @@ torch::Tensor HstuImpl::encode_packed(const torch::Tensor& items, const torch::T
   return finish(x);
 }
 
-torch::Tensor HstuImpl::item_embeddings() { return scoring_items(item_embedding->weight, options); }
+torch::Tensor HstuImpl::item_embeddings() { return scoring_items(item_embedding->weight, options, item_bias); }
 
 double HstuImpl::flops_per_token(std::int64_t n) const {
   const double d = static_cast<double>(options.d_model);

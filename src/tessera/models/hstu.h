@@ -62,6 +62,7 @@ struct HstuImpl : SequenceModelImpl {
 
   ModelSpec options;
   torch::nn::Embedding item_embedding{nullptr}, position_embedding{nullptr};
+  torch::Tensor item_bias;  // [V + 1] with ModelSpec::item_bias, else undefined
   torch::nn::ModuleList layers{nullptr};
 
  private:

@@ -104,6 +104,7 @@ SasRecImpl::SasRecImpl(const ModelSpec& opts) : options(opts) {
     blocks->push_back(SasRecBlock(opts.d_model, opts.num_heads, opts.ffn_dim, opts.dropout));
   }
   final_norm = register_module("final_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({opts.d_model})));
+  item_bias = register_item_bias(*this, opts);
   torch::NoGradGuard no_grad;
   // Small item rows, as HSTU's public setup initialises its table: the input (x sqrt(d)) starts at
   // a scale the blocks' updates can move. Rows ~ N(0, 1/d) (unit input) learned far slower: a
@@ -145,7 +146,7 @@ torch::Tensor SasRecImpl::finish(const torch::Tensor& x) {
   return scoring_hidden(final_norm(x), options);
 }
 
-torch::Tensor SasRecImpl::item_embeddings() { return scoring_items(item_embedding->weight, options); }
+torch::Tensor SasRecImpl::item_embeddings() { return scoring_items(item_embedding->weight, options, item_bias); }
 
 double SasRecImpl::flops_per_token(std::int64_t L) const {
   const double d = static_cast<double>(options.d_model), f = static_cast<double>(options.ffn_dim);

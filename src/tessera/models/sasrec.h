@@ -61,6 +61,7 @@ struct SasRecImpl : SequenceModelImpl {
   torch::nn::Embedding item_embedding{nullptr}, position_embedding{nullptr};
   torch::nn::ModuleList blocks{nullptr};
   torch::nn::LayerNorm final_norm{nullptr};
+  torch::Tensor item_bias;  // [V + 1] with ModelSpec::item_bias, else undefined
 
  private:
   torch::Tensor finish(const torch::Tensor& x);

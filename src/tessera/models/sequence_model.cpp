@@ -7,13 +7,25 @@ namespace tessera::models {
 namespace F = torch::nn::functional;
 
 torch::Tensor scoring_hidden(const torch::Tensor& hidden, const ModelSpec& spec) {
-  if (!spec.l2_normalize) return hidden;
-  return F::normalize(hidden, F::NormalizeFuncOptions().dim(-1)).div(spec.temperature);
+  auto h = spec.l2_normalize ? F::normalize(hidden, F::NormalizeFuncOptions().dim(-1)).div(spec.temperature) : hidden;
+  if (!spec.item_bias) return h;
+  auto sizes = h.sizes().vec();
+  sizes.back() = 1;
+  return torch::cat({h, torch::ones(sizes, h.options())}, -1);
 }
 
-torch::Tensor scoring_items(const torch::Tensor& item_rows, const ModelSpec& spec) {
-  if (!spec.l2_normalize) return item_rows;
-  return F::normalize(item_rows, F::NormalizeFuncOptions().dim(-1));  // the zero padding row stays 0
+torch::Tensor scoring_items(const torch::Tensor& item_rows, const ModelSpec& spec, const torch::Tensor& bias) {
+  // The zero padding row stays 0 under normalisation.
+  auto rows = spec.l2_normalize ? F::normalize(item_rows, F::NormalizeFuncOptions().dim(-1)) : item_rows;
+  if (!spec.item_bias) return rows;
+  TORCH_CHECK(bias.defined() && bias.dim() == 1 && bias.size(0) == rows.size(0), "item_bias: expected a [", rows.size(0),
+              "] bias tensor");
+  return torch::cat({rows, bias.unsqueeze(1)}, 1);
+}
+
+torch::Tensor register_item_bias(torch::nn::Module& model, const ModelSpec& spec) {
+  if (!spec.item_bias) return {};
+  return model.register_parameter("item_bias", torch::zeros({spec.num_items + 1}));
 }
 
 torch::Tensor padded_positions(const torch::Tensor& valid, const ModelSpec& spec) {

@@ -31,6 +31,10 @@ struct ModelSpec {
   // item_embeddings() unit-length rows, so every consumer still takes plain dot products.
   bool l2_normalize = false;
   double temperature = 1.0;
+  // A learned scalar per item added to its score (a popularity prior the dot product does not
+  // have to encode). Kept inside the dot-product contract: encode() appends a constant 1 to every
+  // hidden state and item_embeddings() the bias as a last column, so both are d + 1 wide.
+  bool item_bias = false;
   // HSTU: learned attention bias per time bucket of the gap t_i - t_j between a query item and
   // each earlier item (models/jagged_attention.h time_bucket). 0 = off; otherwise 1..256 buckets,
   // and every history must come with timestamps.
@@ -42,11 +46,16 @@ struct ModelSpec {
   bool positions_from_start = false;
 };
 
-// The scoring space of ModelSpec::l2_normalize, shared by every model: hidden states [..., d]
-// become unit length / temperature, item rows [V + 1, d] unit length (row 0 stays 0). Both
-// return their input unchanged when l2_normalize is off.
+// The scoring space shared by every model. With l2_normalize, hidden states [..., d] become unit
+// length / temperature and item rows [V + 1, d] unit length (row 0 stays 0). With item_bias, a
+// constant 1 is appended to every hidden state and `bias` ([V + 1], required then) to the item
+// rows as a last column. Both return their input unchanged when neither option is on.
 torch::Tensor scoring_hidden(const torch::Tensor& hidden, const ModelSpec& spec);
-torch::Tensor scoring_items(const torch::Tensor& item_rows, const ModelSpec& spec);
+torch::Tensor scoring_items(const torch::Tensor& item_rows, const ModelSpec& spec, const torch::Tensor& bias = {});
+
+// The [V + 1] parameter behind ModelSpec::item_bias, registered on `model` as "item_bias" and
+// starting at 0; an undefined tensor when the option is off.
+torch::Tensor register_item_bias(torch::nn::Module& model, const ModelSpec& spec);
 
 // The learned-position index of every input token, as spec.positions_from_start says:
 // for a left-padded batch (valid: [B, L] bool, false = padding) [B, L] int64 (0 in padding),

@@ -23,6 +23,7 @@ void visit_fields(Config& c, Visitor&& v) {
   v("dropout", c.dropout);
   v("l2_normalize", c.l2_normalize);
   v("temperature", c.temperature);
+  v("item_bias", c.item_bias);
   v("time_buckets", c.time_buckets);
   v("positions", c.positions);
   v("semantic_ids", c.semantic_ids);
@@ -104,6 +105,7 @@ void TrainConfig::validate() const {
   require(ffn_dim >= 0, "ffn_dim", "must be >= 0");
   require(dropout >= 0 && dropout < 1, "dropout", "must be in [0, 1)");
   require(temperature > 0, "temperature", "must be > 0");
+  require(model != "tiger" || !item_bias, "item_bias", "is only used by sasrec and hstu");
   require(time_buckets >= 0 && time_buckets <= 256, "time_buckets", "must be in [0, 256]");
   require(model == "hstu" || time_buckets == 0, "time_buckets", "is only used by hstu");
   require(positions == "from_end" || positions == "from_start", "positions", "must be 'from_end' or 'from_start'");

@@ -25,6 +25,7 @@ struct TrainConfig {
   double dropout = 0.2;
   bool l2_normalize = false;     // score by cosine similarity / temperature
   double temperature = 1.0;      // used with l2_normalize (HSTU's public setup: 0.05)
+  bool item_bias = false;        // sasrec, hstu: a learned score offset per item added to the dot product
   std::int64_t time_buckets = 0; // hstu: attention bias per log-spaced time bucket (needs timestamps); 0 = off
   std::string positions = "from_end";  // sasrec, hstu: learned positions counted "from_end" (most recent
                                        // item = 0, as SASRec) or "from_start" (oldest item read = 0, as HSTU's code)

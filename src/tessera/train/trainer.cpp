@@ -141,6 +141,7 @@ models::ModelSpec model_spec(const TrainConfig& c, std::int64_t num_items) {
   spec.dropout = c.dropout;
   spec.l2_normalize = c.l2_normalize;
   spec.temperature = c.temperature;
+  spec.item_bias = c.item_bias;
   spec.time_buckets = c.time_buckets;
   spec.positions_from_start = c.positions == "from_start";
   return spec;
