@@ -1,6 +1,7 @@
 // SASRec's packed path (projections and feed-forward on real rows, attention padded) computes
 // the padded path's function, values and gradients; the item bias option keeps scores plain dot
-// products of encode() and item_embeddings().
+// products of encode() and item_embeddings(); the SwiGLU feed-forward option computes
+// W2 (silu(W1 x) * W3 x).
 #include <gtest/gtest.h>
 
 #include "tessera/models/packing.h"
@@ -44,6 +45,34 @@ TEST_P(SasRecPositions, PackedAndPaddedPathsComputeTheSameFunction) {
 }
 
 INSTANTIATE_TEST_SUITE_P(FromEndAndFromStart, SasRecPositions, ::testing::Bool());
+
+TEST(SasRecSwiGlu, FeedForwardIsGatedAndPackedMatchesPadded) {
+  torch::manual_seed(6);
+  SasRecBlock block(8, 2, 12, 0.0, /*swiglu=*/true);
+  block->eval();
+  ASSERT_EQ(block->ffn_in->weight.sizes(), (std::vector<std::int64_t>{24, 8}));
+  ASSERT_EQ(block->ffn_out->weight.sizes(), (std::vector<std::int64_t>{8, 12}));
+  auto x = torch::randn({5, 8});
+  auto w1 = block->ffn_in->weight.narrow(0, 0, 12), b1 = block->ffn_in->bias.narrow(0, 0, 12);
+  auto w3 = block->ffn_in->weight.narrow(0, 12, 12), b3 = block->ffn_in->bias.narrow(0, 12, 12);
+  auto expected = torch::matmul(torch::silu(torch::matmul(x, w1.t()) + b1) * (torch::matmul(x, w3.t()) + b3),
+                                block->ffn_out->weight.t()) + block->ffn_out->bias;
+  EXPECT_TRUE(torch::allclose(block->feed_forward(x), expected, 1e-5, 1e-6));
+
+  ModelSpec spec;
+  spec.num_items = 20;
+  spec.max_len = 6;
+  spec.d_model = 8;
+  spec.ffn_dim = 12;
+  spec.dropout = 0.0;
+  spec.ffn_activation = "swiglu";
+  SasRec model(spec);
+  model->eval();
+  auto offsets = torch::tensor({0, 2, 8, 11}, torch::kLong);
+  auto items = torch::randint(1, 21, {11}, torch::kLong);
+  EXPECT_TRUE(torch::allclose(model->encode_packed(items, offsets), unpad(model->encode(pad_packed(items, offsets, 6)), offsets),
+                              1e-4, 1e-5));
+}
 
 TEST(SasRecItemBias, ScoresAreDotProductPlusALearnedBiasPerItem) {
   torch::manual_seed(5);

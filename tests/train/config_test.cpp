@@ -71,6 +71,22 @@ TEST(TrainConfig, PositionsCountFromEitherEndForSequenceModelsOnly) {
   EXPECT_NE(error_of([&] { c.validate(); }).find("positions"), std::string::npos);
 }
 
+TEST(TrainConfig, SwiGluAndItemBiasAreForItemIdModels) {
+  TrainConfig c;
+  apply_overrides(c, {"ffn_activation=swiglu", "item_bias=true"});
+  EXPECT_NO_THROW(c.validate());  // sasrec
+  c.ffn_activation = "relu";
+  EXPECT_NE(error_of([&] { c.validate(); }).find("'gelu' or 'swiglu'"), std::string::npos);
+  c.ffn_activation = "swiglu";
+  c.model = "hstu";  // HSTU has no feed-forward layer
+  EXPECT_NE(error_of([&] { c.validate(); }).find("ffn_activation"), std::string::npos);
+  c.ffn_activation = "gelu";
+  EXPECT_NO_THROW(c.validate());  // the item bias is for hstu too
+  c.model = "tiger";
+  c.semantic_ids = "ids.sid";
+  EXPECT_NE(error_of([&] { c.validate(); }).find("item_bias"), std::string::npos);
+}
+
 TEST(TrainConfig, PerPositionNegativesNeedSampledSoftmaxAlone) {
   TrainConfig c;
   c.negatives_per_position = true;

@@ -51,27 +51,36 @@ torch::Tensor CausalSelfAttentionImpl::attend(const torch::Tensor& projected, co
   return context;
 }
 
-SasRecBlockImpl::SasRecBlockImpl(std::int64_t d_model, std::int64_t heads, std::int64_t ffn_dim, double p)
-    : dropout(p) {
+SasRecBlockImpl::SasRecBlockImpl(std::int64_t d_model, std::int64_t heads, std::int64_t ffn_dim, double p, bool swiglu_ffn)
+    : dropout(p), swiglu(swiglu_ffn) {
   ln_attn = register_module("ln_attn", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d_model})));
   attn = register_module("attn", CausalSelfAttention(d_model, heads, p));
   ln_ffn = register_module("ln_ffn", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d_model})));
-  ffn_in = register_module("ffn_in", torch::nn::Linear(d_model, ffn_dim));
+  ffn_in = register_module("ffn_in", torch::nn::Linear(d_model, swiglu ? 2 * ffn_dim : ffn_dim));
   ffn_out = register_module("ffn_out", torch::nn::Linear(ffn_dim, d_model));
+}
+
+torch::Tensor SasRecBlockImpl::feed_forward(const torch::Tensor& x) {
+  auto inner = ffn_in(x);
+  if (swiglu) {
+    auto halves = inner.chunk(2, -1);
+    inner = torch::silu(halves[0]) * halves[1];
+  } else {
+    inner = torch::gelu(inner);
+  }
+  return ffn_out(models::dropout(inner, dropout, is_training()));
 }
 
 torch::Tensor SasRecBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& attn_bias) {
   auto drop = [&](const torch::Tensor& t) { return models::dropout(t, dropout, is_training()); };
   auto h = x + drop(attn(ln_attn(x), attn_bias));
-  auto f = ffn_out(drop(torch::gelu(ffn_in(ln_ffn(h)))));
-  return h + drop(f);
+  return h + drop(feed_forward(ln_ffn(h)));
 }
 
 torch::Tensor SasRecBlockImpl::forward_packed(const torch::Tensor& x, const torch::Tensor& offsets, const torch::Tensor& attn_bias) {
   auto drop = [&](const torch::Tensor& t) { return models::dropout(t, dropout, is_training()); };
   auto h = x + drop(attn->forward_packed(ln_attn(x), offsets, attn_bias));
-  auto f = ffn_out(drop(torch::gelu(ffn_in(ln_ffn(h)))));
-  return h + drop(f);
+  return h + drop(feed_forward(ln_ffn(h)));
 }
 
 torch::Tensor causal_padding_bias(const torch::Tensor& items, std::int64_t num_heads) {
@@ -101,7 +110,7 @@ SasRecImpl::SasRecImpl(const ModelSpec& opts) : options(opts) {
   position_embedding = register_module("position_embedding", torch::nn::Embedding(opts.max_len, opts.d_model));
   blocks = register_module("blocks", torch::nn::ModuleList());
   for (std::int64_t i = 0; i < opts.num_blocks; ++i) {
-    blocks->push_back(SasRecBlock(opts.d_model, opts.num_heads, opts.ffn_dim, opts.dropout));
+    blocks->push_back(SasRecBlock(opts.d_model, opts.num_heads, opts.ffn_dim, opts.dropout, opts.ffn_activation == "swiglu"));
   }
   final_norm = register_module("final_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({opts.d_model})));
   item_bias = register_item_bias(*this, opts);
@@ -150,9 +159,11 @@ torch::Tensor SasRecImpl::item_embeddings() { return scoring_items(item_embeddin
 
 double SasRecImpl::flops_per_token(std::int64_t L) const {
   const double d = static_cast<double>(options.d_model), f = static_cast<double>(options.ffn_dim);
-  // Per block: QKV (3d^2) + output (d^2) + FFN (2df) multiply-adds, plus attention (2 L d / 2 on
-  // average under the causal mask, computed densely here: 2 L d). FLOPs = 2 x multiply-adds.
-  const double per_block = 4 * d * d + 2 * d * f + 2.0 * static_cast<double>(L) * d;
+  // Per block: QKV (3d^2) + output (d^2) + FFN (2df, 3df for SwiGLU) multiply-adds, plus attention
+  // (2 L d / 2 on average under the causal mask, computed densely here: 2 L d). FLOPs = 2 x
+  // multiply-adds.
+  const double ffn_matrices = options.ffn_activation == "swiglu" ? 3.0 : 2.0;
+  const double per_block = 4 * d * d + ffn_matrices * d * f + 2.0 * static_cast<double>(L) * d;
   return 2.0 * static_cast<double>(options.num_blocks) * per_block;
 }
 

@@ -36,11 +36,14 @@ struct CausalSelfAttentionImpl : torch::nn::Module {
 TORCH_MODULE(CausalSelfAttention);
 
 struct SasRecBlockImpl : torch::nn::Module {
-  SasRecBlockImpl(std::int64_t d_model, std::int64_t num_heads, std::int64_t ffn_dim, double dropout);
+  SasRecBlockImpl(std::int64_t d_model, std::int64_t num_heads, std::int64_t ffn_dim, double dropout, bool swiglu = false);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& attn_bias);
   torch::Tensor forward_packed(const torch::Tensor& x, const torch::Tensor& offsets, const torch::Tensor& attn_bias);
+  // The feed-forward sublayer on normalised input, before its output dropout.
+  torch::Tensor feed_forward(const torch::Tensor& x);
 
   double dropout;
+  bool swiglu;  // ffn_in is [2 ffn_dim, d]: gate and value halves
   torch::nn::LayerNorm ln_attn{nullptr}, ln_ffn{nullptr};
   CausalSelfAttention attn{nullptr};
   torch::nn::Linear ffn_in{nullptr}, ffn_out{nullptr};

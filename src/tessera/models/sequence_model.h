@@ -25,6 +25,9 @@ struct ModelSpec {
   std::int64_t num_heads = 1;
   std::int64_t head_dim = 0;    // HSTU: per-head width of Q, K and V (d_qk = d_v); 0 = d_model / num_heads
   std::int64_t ffn_dim = 50;
+  // SASRec's feed-forward layer: "gelu" (W2 gelu(W1 x)) or "swiglu" (W2 (silu(W1 x) * W3 x), as in
+  // LLaMA-style and eSASRec blocks; W1 and W3 are one [2 ffn_dim, d] projection).
+  std::string ffn_activation = "gelu";
   double dropout = 0.2;
   // Score = cos(hidden, item) / temperature instead of the raw dot product (as in HSTU's public
   // setup): encode() returns unit-length states divided by the temperature and

@@ -20,6 +20,7 @@ void visit_fields(Config& c, Visitor&& v) {
   v("num_blocks", c.num_blocks);
   v("num_heads", c.num_heads);
   v("ffn_dim", c.ffn_dim);
+  v("ffn_activation", c.ffn_activation);
   v("dropout", c.dropout);
   v("l2_normalize", c.l2_normalize);
   v("temperature", c.temperature);
@@ -103,6 +104,8 @@ void TrainConfig::validate() const {
           "must be >= 1 and divide d_model (or set head_dim)");
   require(model != "sasrec" || d_model % num_heads == 0, "num_heads", "must divide d_model for sasrec");
   require(ffn_dim >= 0, "ffn_dim", "must be >= 0");
+  require(ffn_activation == "gelu" || ffn_activation == "swiglu", "ffn_activation", "must be 'gelu' or 'swiglu'");
+  require(model == "sasrec" || ffn_activation == "gelu", "ffn_activation", "is only used by sasrec");
   require(dropout >= 0 && dropout < 1, "dropout", "must be in [0, 1)");
   require(temperature > 0, "temperature", "must be > 0");
   require(model != "tiger" || !item_bias, "item_bias", "is only used by sasrec and hstu");

@@ -22,6 +22,7 @@ struct TrainConfig {
   std::int64_t num_blocks = 2;   // transformer blocks
   std::int64_t num_heads = 1;    // attention heads (d_model must be divisible)
   std::int64_t ffn_dim = 0;      // feed-forward width; 0 = d_model (as in SASRec)
+  std::string ffn_activation = "gelu";  // sasrec: "gelu" or "swiglu" (W2 (silu(W1 x) * W3 x))
   double dropout = 0.2;
   bool l2_normalize = false;     // score by cosine similarity / temperature
   double temperature = 1.0;      // used with l2_normalize (HSTU's public setup: 0.05)

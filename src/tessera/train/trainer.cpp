@@ -138,6 +138,7 @@ models::ModelSpec model_spec(const TrainConfig& c, std::int64_t num_items) {
   spec.num_heads = c.num_heads;
   spec.head_dim = c.head_dim;
   spec.ffn_dim = c.ffn_width();
+  spec.ffn_activation = c.ffn_activation;
   spec.dropout = c.dropout;
   spec.l2_normalize = c.l2_normalize;
   spec.temperature = c.temperature;
