@@ -11,18 +11,24 @@
 namespace tessera::models {
 namespace {
 
+// A small SASRec without dropout.
+ModelSpec small_spec(std::int64_t num_items, std::int64_t max_len, std::int64_t d_model, std::int64_t ffn_dim) {
+  ModelSpec spec;
+  spec.num_items = num_items;
+  spec.max_len = max_len;
+  spec.d_model = d_model;
+  spec.ffn_dim = ffn_dim;
+  spec.dropout = 0.0;
+  return spec;
+}
+
 class SasRecPositions : public ::testing::TestWithParam<bool> {};
 
 TEST_P(SasRecPositions, PackedAndPaddedPathsComputeTheSameFunction) {
   torch::manual_seed(4);
-  ModelSpec spec;
+  ModelSpec spec = small_spec(25, 7, 8, 16);
   spec.positions_from_start = GetParam();
-  spec.num_items = 25;
-  spec.max_len = 7;
-  spec.d_model = 8;
   spec.num_heads = 2;
-  spec.ffn_dim = 16;
-  spec.dropout = 0.0;
   SasRec model(spec);
   model->train();
   auto offsets = torch::tensor({0, 3, 10, 11, 15}, torch::kLong);  // lengths 3, 7, 1, 4
@@ -59,12 +65,7 @@ TEST(SasRecSwiGlu, FeedForwardIsGatedAndPackedMatchesPadded) {
                                 block->ffn_out->weight.t()) + block->ffn_out->bias;
   EXPECT_TRUE(torch::allclose(block->feed_forward(x), expected, 1e-5, 1e-6));
 
-  ModelSpec spec;
-  spec.num_items = 20;
-  spec.max_len = 6;
-  spec.d_model = 8;
-  spec.ffn_dim = 12;
-  spec.dropout = 0.0;
+  ModelSpec spec = small_spec(20, 6, 8, 12);
   spec.ffn_activation = "swiglu";
   SasRec model(spec);
   model->eval();
@@ -76,12 +77,7 @@ TEST(SasRecSwiGlu, FeedForwardIsGatedAndPackedMatchesPadded) {
 
 TEST(SasRecItemBias, ScoresAreDotProductPlusALearnedBiasPerItem) {
   torch::manual_seed(5);
-  ModelSpec spec;
-  spec.num_items = 12;
-  spec.max_len = 6;
-  spec.d_model = 8;
-  spec.ffn_dim = 8;
-  spec.dropout = 0.0;
+  ModelSpec spec = small_spec(12, 6, 8, 8);
   spec.item_bias = true;
   SasRec model(spec);
   model->eval();
