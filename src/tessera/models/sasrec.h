@@ -1,8 +1,10 @@
 #pragma once
 // SASRec (Kang & McAuley, ICDM 2018): causal self-attention over item IDs.
-// This implementation: learned positional embeddings counted from the most recent item,
-// pre-LayerNorm blocks (x + Attn(LN(x)), x + FFN(LN(x))), dropout, a final LayerNorm, and the
-// output layer tied to the input item embeddings.
+// This implementation: learned positional embeddings counted from the most recent item (or the
+// oldest, ModelSpec::positions_from_start), pre-LayerNorm blocks (x + Attn(LN(x)), x + FFN(LN(x)))
+// with a GELU or SwiGLU feed-forward layer (ModelSpec::ffn_activation), dropout, a final
+// LayerNorm, and the output layer tied to the input item embeddings (plus an optional per-item
+// bias, ModelSpec::item_bias).
 
 #include <cstdint>
 
