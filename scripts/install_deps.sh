@@ -7,6 +7,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libtorch-dev            # tensors and autograd (libtorch 1.13, CPU)
   libopenblas0-pthread    # without it libtorch's matmul runs ~20x slower
+  libblas-dev             # cblas.h and the link to BLAS for small batched products (models/batched_matmul.h)
   libcli11-dev nlohmann-json3-dev libfmt-dev zlib1g-dev
   libfaiss-dev            # k-means for semantic-ID tokenizers (static; needs OpenMP)
   libgtest-dev

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "tessera/models/batched_matmul.h"
 #include "tessera/models/dropout.h"
 
 namespace tessera::models {
@@ -36,10 +37,10 @@ torch::Tensor MultiHeadAttentionImpl::attend(const torch::Tensor& query_input, c
     auto weights = models::dropout(torch::softmax(scores, -1), dropout, is_training());
     context = (weights.squeeze(2).unsqueeze(-1) * values).sum(2).unsqueeze(2);  // [B, H, 1, hd]
   } else {
-    auto scores = torch::matmul(queries, keys.transpose(-1, -2)) * scale;
+    auto scores = batched_matmul(queries, keys.transpose(-1, -2)) * scale;
     if (bias.defined()) scores = scores + bias;
     auto weights = models::dropout(torch::softmax(scores, -1), dropout, is_training());
-    context = torch::matmul(weights, values);  // [B, H, T, hd]
+    context = batched_matmul(weights, values);  // [B, H, T, hd]
   }
   return o(context.transpose(1, 2).reshape({B, T, num_heads * head_dim}));
 }
@@ -52,10 +53,10 @@ torch::Tensor MultiHeadAttentionImpl::attend_shared(const torch::Tensor& query_i
   if (G == 1) return attend(query_input, keys, values, bias);
   const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
   auto queries = q(query_input).view({B, G, num_heads, head_dim}).permute({0, 2, 1, 3});  // [B, H, G, hd]
-  auto scores = torch::matmul(queries, keys.transpose(-1, -2)) * scale;                 // [B, H, G, S]
+  auto scores = batched_matmul(queries, keys.transpose(-1, -2)) * scale;                 // [B, H, G, S]
   if (bias.defined()) scores = scores + bias;
   auto weights = models::dropout(torch::softmax(scores, -1), dropout, is_training());
-  auto context = torch::matmul(weights, values);  // [B, H, G, hd]
+  auto context = batched_matmul(weights, values);  // [B, H, G, hd]
   return o(context.permute({0, 2, 1, 3}).reshape({N, 1, num_heads * head_dim}));
 }
 
