@@ -4,9 +4,11 @@
 #include <random>
 
 #include "infer/tiger_fixture.h"
+#include "tessera/bench/benchmarks.h"
 #include "tessera/bench/decode_speed.h"
 #include "tessera/bench/matmul_peak.h"
 #include "tessera/core/error.h"
+#include "tessera/train/config.h"
 
 namespace tessera::bench {
 namespace {
@@ -25,6 +27,30 @@ data::Dataset random_dataset(std::int32_t num_items, std::int64_t users, std::ui
     d.user_ids.push_back(std::to_string(u));
   }
   return d;
+}
+
+// Every benchmark's config, with each variant's or recipe's overrides, and every tokenizer
+// recipe must be valid: a mistake here otherwise shows only after an hour of earlier variants.
+TEST(BenchmarkSpecs, EveryConfigVariantAndTokenizerRecipeIsValid) {
+  for (const auto& spec : benchmark_specs()) {
+    SCOPED_TRACE(spec.name);
+    const auto base = train::load_config(std::string(TESSERA_SOURCE_DIR) + "/configs/" + spec.config);
+    EXPECT_NO_THROW(base.validate());
+    for (const auto& variant : spec.variants) {
+      SCOPED_TRACE(variant.label);
+      auto config = base;
+      EXPECT_NO_THROW(train::apply_overrides(config, variant.overrides));
+      EXPECT_NO_THROW(config.validate());
+    }
+    for (const auto& recipe : spec.semantic_ids) {
+      SCOPED_TRACE(recipe.label);
+      EXPECT_EQ(base.model, "tiger");
+      EXPECT_NO_THROW(recipe.tokenizer.validate());
+      auto config = base;
+      EXPECT_NO_THROW(train::apply_overrides(config, recipe.overrides));
+      EXPECT_NO_THROW(config.validate());
+    }
+  }
 }
 
 TEST(MatmulPeak, MeasuresAPositiveRate) {

@@ -31,7 +31,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// TIGER's tokenizer defaults in benchmarks: 3 levels of 256 codes by balanced residual k-means.
+// TIGER's tokenizer defaults in benchmarks: 3 levels of 256 codes by balanced residual k-means
+// (balancing is a k-means option, so other methods run without it).
 SemanticIdRecipe recipe(std::string label, std::string embedding, std::string method = "rq-kmeans",
                         std::vector<std::string> overrides = {}) {
   SemanticIdRecipe r;
@@ -40,7 +41,7 @@ SemanticIdRecipe recipe(std::string label, std::string embedding, std::string me
   r.tokenizer.method = std::move(method);
   r.tokenizer.num_codebooks = 3;
   r.tokenizer.codebook_size = 256;
-  r.tokenizer.balanced = true;
+  r.tokenizer.balanced = r.tokenizer.method == "rq-kmeans";
   r.overrides = std::move(overrides);
   return r;
 }
