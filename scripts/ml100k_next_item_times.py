@@ -26,7 +26,11 @@ def main() -> None:
             if len(fields) != 4:
                 sys.exit(f"{source}:{line_no}: expected 4 tab-separated fields, got {len(fields)}")
             user, item, rating, ts = fields
-            rows[user].append((int(ts), line_no, item, rating))
+            try:
+                time = int(ts)
+            except ValueError:
+                sys.exit(f"{source}:{line_no}: field 4 (timestamp) is not an integer: {ts!r}")
+            rows[user].append((time, line_no, item, rating))
     tmp = target + ".tmp"
     with open(tmp, "w") as out:
         for user, events in rows.items():

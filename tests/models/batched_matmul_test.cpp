@@ -1,5 +1,5 @@
 // batched_matmul: the parallel small-product path gives torch::matmul's values and gradients,
-// reads transposed operands in place, and hands every other case to torch::matmul.
+// including transposed and permuted operands, and hands every other case to torch::matmul.
 #include <gtest/gtest.h>
 
 #include "tessera/models/batched_matmul.h"
@@ -30,7 +30,7 @@ TEST(BatchedMatmul, MatchesMatmulInValuesAndGradients) {
   expect_matches_matmul(torch::randn({64, 17, 31}), torch::randn({64, 31, 5}));
 }
 
-TEST(BatchedMatmul, ReadsTransposedOperandsInPlace) {
+TEST(BatchedMatmul, TransposedAndPermutedOperandsGiveTheSameResult) {
   torch::manual_seed(4);
   // keys.transpose(-1, -2), as attention passes it, and a transposed left operand.
   auto keys = torch::randn({4, 2, 9, 6});

@@ -12,18 +12,16 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-// One operand of the products: its data as a [N, rows, cols] row-major block, read transposed
-// when `transposed` (then the stored block is [N, cols, rows]).
+// One operand of the products as contiguous row-major storage, read transposed when
+// `transposed` (then the storage is the operand's transpose, read in place).
 struct Operand {
-  torch::Tensor storage;  // contiguous
+  torch::Tensor storage;
   bool transposed = false;
-  std::int64_t rows = 0, cols = 0;  // of the operand as used in the product
 };
 
 Operand as_operand(const torch::Tensor& t) {
-  const auto rows = t.size(-2), cols = t.size(-1);
-  if (!t.is_contiguous() && t.transpose(-1, -2).is_contiguous()) return {t.transpose(-1, -2), true, rows, cols};
-  return {t.contiguous(), false, rows, cols};
+  if (!t.is_contiguous() && t.transpose(-1, -2).is_contiguous()) return {t.transpose(-1, -2), true};
+  return {t.contiguous(), false};
 }
 
 bool takes_parallel_path(const torch::Tensor& a, const torch::Tensor& b) {
@@ -37,7 +35,7 @@ bool takes_parallel_path(const torch::Tensor& a, const torch::Tensor& b) {
 torch::Tensor parallel_products(const torch::Tensor& a, const torch::Tensor& b) {
   RECORD_FUNCTION("tessera::batched_matmul", std::vector<c10::IValue>());
   const auto A = as_operand(a), B = as_operand(b);
-  const auto m = A.rows, k = A.cols, n = B.cols;
+  const auto m = a.size(-2), k = a.size(-1), n = b.size(-1);
   auto sizes = a.sizes().vec();
   sizes.back() = n;
   auto c = torch::empty(sizes, a.options());
