@@ -201,6 +201,42 @@ TEST(Hstu, CountingPositionsFromTheStartChangesTheFunction) {
   EXPECT_FALSE(torch::allclose(from_end->encode(items), from_start->encode(items), 1e-4, 1e-5));
 }
 
+TEST(Hstu, PlainLayerNormsHaveNoParametersAndKeepBothPathsEqual) {
+  auto spec = small_hstu_spec();
+  spec.layer_norm_affine = false;
+  torch::manual_seed(8);
+  Hstu plain(spec);
+  for (const auto& p : plain->named_parameters()) EXPECT_EQ(p.key().find("norm"), std::string::npos) << p.key();
+  auto affine_spec = small_hstu_spec();
+  Hstu affine(affine_spec);
+  // Each layer's two affine norms hold a scale and a shift each.
+  const auto count = [](Hstu& m) {
+    std::int64_t n = 0;
+    for (const auto& p : m->parameters()) n += p.numel();
+    return n;
+  };
+  const auto per_layer = 2 * (spec.d_model + spec.num_heads * spec.head_dim);
+  EXPECT_EQ(count(affine) - count(plain), spec.num_blocks * per_layer);
+
+  plain->eval();
+  auto offsets = offsets_of({5, 2, 7});
+  const auto T = offsets[-1].item<std::int64_t>();
+  auto items = torch::randint(1, 31, {T}, torch::kLong);
+  auto packed = plain->encode_packed(items, offsets);
+  auto padded = unpad(plain->encode(pad_packed(items, offsets, 7)), offsets);
+  EXPECT_TRUE(torch::allclose(packed, padded, 1e-4, 1e-5));
+}
+
+TEST(Hstu, PositionEmbeddingsStartAtTheConfiguredScale) {
+  auto spec = small_hstu_spec();
+  spec.max_len = 64;
+  spec.position_init_std = 0.5;
+  torch::manual_seed(9);
+  Hstu model(spec);
+  const auto std = model->position_embedding->weight.std().item<double>();
+  EXPECT_NEAR(std, 0.5, 0.05);
+}
+
 TEST(Hstu, TimeBucketsUseTimestampsOnBothPathsAndRequireThem) {
   torch::manual_seed(4);
   auto spec = small_hstu_spec();

@@ -71,6 +71,19 @@ TEST(TrainConfig, PositionsCountFromEitherEndForSequenceModelsOnly) {
   EXPECT_NE(error_of([&] { c.validate(); }).find("positions"), std::string::npos);
 }
 
+TEST(TrainConfig, PositionScaleAndPlainNormsAreCheckedPerModel) {
+  TrainConfig c;
+  apply_overrides(c, {"position_init_std=0.141"});
+  EXPECT_NO_THROW(c.validate());  // sasrec
+  c.position_init_std = 0;
+  EXPECT_NE(error_of([&] { c.validate(); }).find("position_init_std"), std::string::npos);
+  c.position_init_std = 0.02;
+  c.layer_norm_affine = false;
+  EXPECT_NE(error_of([&] { c.validate(); }).find("layer_norm_affine"), std::string::npos);  // sasrec
+  c.model = "hstu";
+  EXPECT_NO_THROW(c.validate());
+}
+
 TEST(TrainConfig, SwiGluAndItemBiasAreForItemIdModels) {
   TrainConfig c;
   apply_overrides(c, {"ffn_activation=swiglu", "item_bias=true"});

@@ -9,12 +9,16 @@
 namespace tessera::models {
 
 HstuLayerImpl::HstuLayerImpl(std::int64_t d_model, std::int64_t heads, std::int64_t dh, std::int64_t len, double p,
-                             std::int64_t time_buckets)
+                             std::int64_t time_buckets, bool norm_affine)
     : num_heads(heads), head_dim(dh), max_len(len), dropout(p) {
   const auto width = heads * dh;
-  input_norm = register_module("input_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d_model})));
+  auto norm = [&](std::int64_t n) {
+    auto o = torch::nn::LayerNormOptions({n}).elementwise_affine(norm_affine);
+    return torch::nn::LayerNorm(norm_affine ? o : o.eps(1e-6));
+  };
+  input_norm = register_module("input_norm", norm(d_model));
   uvqk = register_module("uvqk", torch::nn::Linear(d_model, 4 * width));
-  attention_norm = register_module("attention_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({width})));
+  attention_norm = register_module("attention_norm", norm(width));
   out = register_module("out", torch::nn::Linear(width, d_model));
   position_bias = register_parameter("position_bias", torch::zeros({len}));
   if (time_buckets > 0) time_bias = register_parameter("time_bias", torch::zeros({time_buckets}));
@@ -70,7 +74,7 @@ HstuImpl::HstuImpl(const ModelSpec& opts) : options(opts) {
   position_embedding = register_module("position_embedding", torch::nn::Embedding(opts.max_len, opts.d_model));
   layers = register_module("layers", torch::nn::ModuleList());
   for (std::int64_t i = 0; i < opts.num_blocks; ++i) {
-    layers->push_back(HstuLayer(opts.d_model, opts.num_heads, dh, opts.max_len, opts.dropout, opts.time_buckets));
+    layers->push_back(HstuLayer(opts.d_model, opts.num_heads, dh, opts.max_len, opts.dropout, opts.time_buckets, opts.layer_norm_affine));
   }
   item_bias = register_item_bias(*this, opts);
   torch::NoGradGuard no_grad;
@@ -78,7 +82,7 @@ HstuImpl::HstuImpl(const ModelSpec& opts) : options(opts) {
   // updates, not the current item's own row, dominate the output (which is tied to the same table).
   item_embedding->weight.normal_(0.0, 0.02);
   item_embedding->weight[0].zero_();
-  position_embedding->weight.normal_(0.0, 0.02);
+  position_embedding->weight.normal_(0.0, opts.position_init_std);
 }
 
 torch::Tensor HstuImpl::finish(const torch::Tensor& hidden) const { return scoring_hidden(hidden, options); }

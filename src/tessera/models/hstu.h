@@ -11,7 +11,9 @@
 // embedding * sqrt(d) + learned position (ModelSpec::positions_from_start), dropout. Output:
 // the last layer's states (unit length / temperature with l2_normalize, as in the public setup).
 // Initialisation as in the public setup: W_uvqk ~ N(0, 0.02) with zero bias, so every layer
-// starts close to the identity, and W_o Xavier-uniform.
+// starts close to the identity, and W_o Xavier-uniform. Two more details of the public code are
+// options: plain LayerNorms without scale and shift (ModelSpec::layer_norm_affine) and larger
+// initial positions (ModelSpec::position_init_std).
 //
 // Two execution paths compute the same function: encode() on left-padded [B, L] batches (dense
 // attention with masks), and encode_packed() on packed sequences (jagged attention, cost
@@ -26,8 +28,9 @@
 namespace tessera::models {
 
 struct HstuLayerImpl : torch::nn::Module {
+  // norm_affine: LayerNorms with learned scale and shift (else plain, eps 1e-6; ModelSpec::layer_norm_affine).
   HstuLayerImpl(std::int64_t d_model, std::int64_t num_heads, std::int64_t head_dim, std::int64_t max_len, double dropout,
-                std::int64_t time_buckets = 0);
+                std::int64_t time_buckets = 0, bool norm_affine = true);
 
   // Packed: x [T, d], offsets [B + 1] int64, pair_buckets the batch's packed_pair_time_buckets
   // (undefined without time buckets). Returns [T, d].

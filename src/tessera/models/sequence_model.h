@@ -47,6 +47,13 @@ struct ModelSpec {
   // model reads (true: position 0 is the first item of the window, as in HSTU's right-padded
   // public code, so a position says how far into the history an item is).
   bool positions_from_start = false;
+  // Standard deviation of the learned position embeddings at the start, N(0, std). HSTU's public
+  // setup uses sqrt(1 / d_model) (truncated at 2 std), so a position starts with about the norm
+  // of an item row times sqrt(d); at 0.02 positions start almost silent.
+  double position_init_std = 0.02;
+  // HSTU: LayerNorms with a learned scale and shift (true), or plain normalisation with eps
+  // 1e-6 (false, as HSTU's public code).
+  bool layer_norm_affine = true;
 };
 
 // The scoring space shared by every model. With l2_normalize, hidden states [..., d] become unit

@@ -27,6 +27,8 @@ void visit_fields(Config& c, Visitor&& v) {
   v("item_bias", c.item_bias);
   v("time_buckets", c.time_buckets);
   v("positions", c.positions);
+  v("position_init_std", c.position_init_std);
+  v("layer_norm_affine", c.layer_norm_affine);
   v("semantic_ids", c.semantic_ids);
   v("num_decoder_blocks", c.num_decoder_blocks);
   v("head_dim", c.head_dim);
@@ -113,6 +115,9 @@ void TrainConfig::validate() const {
   require(model == "hstu" || time_buckets == 0, "time_buckets", "is only used by hstu");
   require(positions == "from_end" || positions == "from_start", "positions", "must be 'from_end' or 'from_start'");
   require(model != "tiger" || positions == "from_end", "positions", "is only used by sasrec and hstu");
+  require(position_init_std > 0, "position_init_std", "must be > 0");
+  require(model != "tiger" || position_init_std == 0.02, "position_init_std", "is only used by sasrec and hstu");
+  require(model == "hstu" || layer_norm_affine, "layer_norm_affine", "is only used by hstu");
   require(loss == "full" || loss == "sampled", "loss", "must be 'full' or 'sampled'");
   require(num_negatives >= 0, "num_negatives", "must be >= 0");
   require(in_batch_negatives >= 0, "in_batch_negatives", "must be >= 0");

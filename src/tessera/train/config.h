@@ -30,6 +30,10 @@ struct TrainConfig {
   std::int64_t time_buckets = 0; // hstu: attention bias per log-spaced time bucket (needs timestamps); 0 = off
   std::string positions = "from_end";  // sasrec, hstu: learned positions counted "from_end" (most recent
                                        // item = 0, as SASRec) or "from_start" (oldest item read = 0, as HSTU's code)
+  double position_init_std = 0.02;  // sasrec, hstu: position embeddings start ~ N(0, std) (HSTU's public
+                                    // setup: sqrt(1 / d_model), about 0.141 at d = 50)
+  bool layer_norm_affine = true;    // hstu: learned scale and shift in the layer norms (false: plain
+                                    // normalisation with eps 1e-6, as HSTU's public code)
 
   // Generative retrieval (TIGER). num_blocks is the encoder depth.
   std::string semantic_ids;          // semantic-ID file from `tessera tokenize` (required for tiger)

@@ -145,6 +145,8 @@ models::ModelSpec model_spec(const TrainConfig& c, std::int64_t num_items) {
   spec.item_bias = c.item_bias;
   spec.time_buckets = c.time_buckets;
   spec.positions_from_start = c.positions == "from_start";
+  spec.position_init_std = c.position_init_std;
+  spec.layer_norm_affine = c.layer_norm_affine;
   return spec;
 }
 
