@@ -12,9 +12,9 @@ HstuLayerImpl::HstuLayerImpl(std::int64_t d_model, std::int64_t heads, std::int6
                              std::int64_t time_buckets, bool norm_affine)
     : num_heads(heads), head_dim(dh), max_len(len), dropout(p) {
   const auto width = heads * dh;
+  // Affine norms keep libtorch's eps (1e-5), plain ones the public code's 1e-6.
   auto norm = [&](std::int64_t n) {
-    auto o = torch::nn::LayerNormOptions({n}).elementwise_affine(norm_affine);
-    return torch::nn::LayerNorm(norm_affine ? o : o.eps(1e-6));
+    return torch::nn::LayerNorm(torch::nn::LayerNormOptions({n}).elementwise_affine(norm_affine).eps(norm_affine ? 1e-5 : 1e-6));
   };
   input_norm = register_module("input_norm", norm(d_model));
   uvqk = register_module("uvqk", torch::nn::Linear(d_model, 4 * width));

@@ -87,6 +87,7 @@ void assign(T& field, const nlohmann::json& value, const std::string& source, co
 }  // namespace
 
 void TrainConfig::validate() const {
+  const TrainConfig defaults;  // an option a model does not use must keep its default
   auto require = [](bool ok, const std::string& key, const std::string& what) {
     if (!ok) throw Error(fmt::format("config key '{}': {}", key, what));
   };
@@ -114,9 +115,9 @@ void TrainConfig::validate() const {
   require(time_buckets >= 0 && time_buckets <= 256, "time_buckets", "must be in [0, 256]");
   require(model == "hstu" || time_buckets == 0, "time_buckets", "is only used by hstu");
   require(positions == "from_end" || positions == "from_start", "positions", "must be 'from_end' or 'from_start'");
-  require(model != "tiger" || positions == "from_end", "positions", "is only used by sasrec and hstu");
+  require(model != "tiger" || positions == defaults.positions, "positions", "is only used by sasrec and hstu");
   require(position_init_std > 0, "position_init_std", "must be > 0");
-  require(model != "tiger" || position_init_std == 0.02, "position_init_std", "is only used by sasrec and hstu");
+  require(model != "tiger" || position_init_std == defaults.position_init_std, "position_init_std", "is only used by sasrec and hstu");
   require(model == "hstu" || layer_norm_affine, "layer_norm_affine", "is only used by hstu");
   require(loss == "full" || loss == "sampled", "loss", "must be 'full' or 'sampled'");
   require(num_negatives >= 0, "num_negatives", "must be >= 0");
