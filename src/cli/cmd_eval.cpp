@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "tessera/core/atomic_file.h"
+#include "tessera/core/error.h"
 #include "tessera/data/dataset.h"
 #include "tessera/eval/evaluator.h"
 #include "tessera/eval/popularity.h"
@@ -19,6 +20,7 @@ void add_eval_command(CLI::App& app) {
     std::string data, checkpoint, json_out, split = "both";
     bool exclude_history = false, no_popularity = false;
     int bootstrap = 1000;
+    int beam_width = 0;  // 0: the checkpoint's own
     std::vector<int> cutoffs = eval::default_cutoffs();
   };
   auto args = std::make_shared<Args>();
@@ -30,11 +32,20 @@ void add_eval_command(CLI::App& app) {
   cmd->add_flag("--no-popularity", args->no_popularity, "Skip the popularity baseline");
   cmd->add_option("--bootstrap", args->bootstrap, "Bootstrap resamples for the 95% intervals (0 = none)")->check(CLI::Range(0, 100000));
   cmd->add_option("--cutoffs", args->cutoffs, "K values for HR@K/NDCG@K")->delimiter(',');
+  cmd->add_option("--beam-width", args->beam_width, "TIGER only: beam width for this evaluation (default: the checkpoint's)")
+      ->check(CLI::Range(1, 10000));
   cmd->add_option("--json", args->json_out, "Write all results as JSON to this file");
   cmd->callback([args] {
     auto dataset = data::load_dataset(args->data);
     std::optional<infer::LoadedModel> model;
     if (!args->checkpoint.empty()) model = infer::LoadedModel::load(args->checkpoint, &dataset);
+    if (args->beam_width > 0) {
+      if (!model || !model->tiger()) {
+        throw Error("--beam-width applies to TIGER checkpoints only; " +
+                    (model ? "'" + args->checkpoint + "' is a " + model->name() + " model" : std::string("no --checkpoint was given")));
+      }
+      model->tiger()->options().beam_width = args->beam_width;
+    }
     std::optional<eval::PopularityScorer> popularity;
     if (!args->no_popularity || !model) popularity.emplace(dataset);
     std::vector<data::Split> splits;

@@ -88,6 +88,9 @@ TEST_F(CliTest, SyntheticPipelineBeatsPopularityByAClearMargin) {
   auto other = run("synth --out " + path("other") + " --users 100 --items 200 --max-len 40 --seed 9");
   ASSERT_EQ(other.status, 0);
   ASSERT_EQ(run("prepare --input " + path("other/synthetic.txt") + " --out " + path("other.tsd")).status, 0);
+  auto beam = run("eval --data " + path("synth.tsd") + " --checkpoint " + path("run/best.ckpt") + " --beam-width 30");
+  EXPECT_NE(beam.status, 0);
+  EXPECT_NE(beam.output.find("--beam-width applies to TIGER checkpoints only"), std::string::npos) << beam.output;
   auto mismatch = run("eval --data " + path("other.tsd") + " --checkpoint " + path("run/best.ckpt"));
   EXPECT_NE(mismatch.status, 0);
   EXPECT_NE(mismatch.output.find("fingerprint"), std::string::npos) << mismatch.output;
@@ -119,6 +122,11 @@ TEST_F(CliTest, SyntheticTigerPipelineBeatsPopularity) {
   const double model = metric(results, "tiger", "test", false, "ndcg@10");
   const double popularity = metric(results, "popularity", "test", false, "ndcg@10");
   EXPECT_GT(model, 1.5 * popularity) << eval.output;
+  // A wider beam for one evaluation: the generated lists get longer.
+  auto wide = run("eval --data " + path("synth.tsd") + " --checkpoint " + path("tiger/best.ckpt") +
+                  " --split test --no-popularity --bootstrap 0 --beam-width 30");
+  ASSERT_EQ(wide.status, 0) << wide.output;
+  EXPECT_NE(wide.output.find("tiger (top 30)"), std::string::npos) << wide.output;
 
   auto rec = run("recommend --data " + path("synth.tsd") + " --checkpoint " + path("tiger/best.ckpt") + " --user 1 --k 8 --json");
   ASSERT_EQ(rec.status, 0) << rec.output;
