@@ -104,6 +104,10 @@ void add_bench_command(CLI::App& app) {
                 "Continue interrupted training runs in --work-dir from their last.ckpt (same config); finished runs are only evaluated");
   cmd->add_option("--seeds", args->options.seeds, "Training runs with consecutive seeds (default: the benchmark's own, 3 for tiger-beauty)")
       ->check(CLI::Range(1, 20));
+  cmd->add_option("--ids", args->options.ids_embedding,
+                  "TIGER benchmarks: build the semantic IDs from these item vectors instead (content, item2vec or fused)");
+  cmd->add_option("--ids-method", args->options.ids_method,
+                  "TIGER benchmarks: tokenize with this method instead (rq-kmeans, rq-vae or random)");
   add_decode_command(*cmd);
   add_bench_serve_command(*cmd);
   cmd->callback([args, cmd] {
@@ -119,6 +123,8 @@ void add_bench_command(CLI::App& app) {
     if (!args->options.configs_dir.empty()) command += " --configs-dir " + args->options.configs_dir;
     for (const auto& o : args->options.overrides) command += " --set " + o;
     if (args->options.seeds > 0) command += " --seeds " + std::to_string(args->options.seeds);
+    if (!args->options.ids_embedding.empty()) command += " --ids " + args->options.ids_embedding;
+    if (!args->options.ids_method.empty()) command += " --ids-method " + args->options.ids_method;
     if (args->options.resume) command += " --resume";
     args->options.command_line = command;
     print_result(args->name, bench::run_benchmark(args->name, args->options));

@@ -2,6 +2,7 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -342,9 +343,9 @@ struct PlannedVariant {
   const SemanticIdRecipe* recipe = nullptr;
 };
 
-std::vector<PlannedVariant> plan_variants(const BenchmarkSpec& spec) {
+std::vector<PlannedVariant> plan_variants(const BenchmarkSpec& spec, const std::vector<SemanticIdRecipe>& recipes) {
   std::vector<PlannedVariant> planned;
-  for (const auto& r : spec.semantic_ids) planned.push_back({r.label, r.overrides, &r});
+  for (const auto& r : recipes) planned.push_back({r.label, r.overrides, &r});
   for (const auto& v : spec.variants) planned.push_back({v.label, v.overrides, nullptr});
   if (planned.empty()) planned.push_back({});
   return planned;
@@ -357,10 +358,43 @@ const nlohmann::json& variant_named(const nlohmann::json& variants, const std::s
   throw Error(fmt::format("benchmark '{}': a ratio names variant '{}', which it does not train", benchmark, label));
 }
 
+// The benchmark's semantic-ID recipes with the command line's --ids/--ids-method applied. The
+// label (and so the run folder) names what changed, e.g. "item2vec" or "fused-rq-vae", so a
+// run with other IDs never resumes from, or overwrites, the default one.
+std::vector<SemanticIdRecipe> recipes_for(const BenchmarkSpec& spec, const BenchOptions& options) {
+  auto recipes = spec.semantic_ids;
+  if (options.ids_embedding.empty() && options.ids_method.empty()) return recipes;
+  if (recipes.size() != 1) {
+    throw Error(fmt::format("benchmark '{}': --ids and --ids-method apply to a TIGER benchmark with one kind of semantic IDs; {}",
+                            spec.name, recipes.empty() ? "it trains no semantic IDs" : "it compares several (an ablation)"));
+  }
+  static const std::vector<std::string> embeddings = {"content", "item2vec", "fused"};
+  static const std::vector<std::string> methods = {"rq-kmeans", "rq-vae", "random"};
+  auto one_of = [](const std::string& value, const std::vector<std::string>& allowed) {
+    return std::find(allowed.begin(), allowed.end(), value) != allowed.end();
+  };
+  if (!options.ids_embedding.empty() && !one_of(options.ids_embedding, embeddings)) {
+    throw Error(fmt::format("--ids '{}': expected content, item2vec or fused", options.ids_embedding));
+  }
+  if (!options.ids_method.empty() && !one_of(options.ids_method, methods)) {
+    throw Error(fmt::format("--ids-method '{}': expected rq-kmeans, rq-vae or random", options.ids_method));
+  }
+  auto& r = recipes[0];
+  if (!options.ids_embedding.empty()) r.embedding = options.ids_embedding;
+  if (!options.ids_method.empty()) {
+    r.tokenizer.method = options.ids_method;
+    r.tokenizer.balanced = r.tokenizer.method == "rq-kmeans";
+  }
+  r.label = r.tokenizer.method == "random" ? "random" : r.embedding;
+  if (r.tokenizer.method == "rq-vae") r.label += "-rq-vae";
+  return recipes;
+}
+
 }  // namespace
 
 nlohmann::json run_benchmark(const std::string& name, const BenchOptions& options) {
   const auto& spec = find_spec(name);
+  const auto recipes = recipes_for(spec, options);  // checks --ids/--ids-method before any work
   std::fprintf(stderr, "[bench] %s: %s\n", spec.name.c_str(), spec.description.c_str());
   auto dataset = prepare_for(spec, options);
   const auto stats = data::compute_stats(dataset);
@@ -376,7 +410,7 @@ nlohmann::json run_benchmark(const std::string& name, const BenchOptions& option
   nlohmann::json variants = nlohmann::json::array();
   train::TrainConfig first_config;
   std::vector<RunOutcome> first_runs;
-  for (const auto& planned : plan_variants(spec)) {
+  for (const auto& planned : plan_variants(spec, recipes)) {
     auto config = train::load_config(resolve(configs_dir, spec.config));
     nlohmann::json variant = {{"label", planned.label.empty() ? spec.name : planned.label}};
     train::apply_overrides(config, planned.overrides);

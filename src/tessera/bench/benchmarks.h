@@ -79,6 +79,9 @@ struct BenchOptions {
   std::string work_dir = "runs/bench";      // prepared data and training runs
   std::vector<std::string> overrides;       // config overrides (key=value), recorded in the result
   int seeds = 0;                            // training seeds; 0 = the benchmark's own number
+  std::string ids_embedding;                // TIGER benchmarks with one recipe: item vectors for the semantic IDs
+                                            // ("content", "item2vec" or "fused"); empty = the benchmark's own
+  std::string ids_method;                   // and/or the tokenizer ("rq-kmeans", "rq-vae", "random"); empty = own
   bool resume = false;                      // continue each training run from its last.ckpt in work_dir when
                                             // there is one (same config); a finished run is only evaluated
   std::string command_line;                 // the exact command, recorded in the result
