@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <random>
+#include <stdexcept>
+#include <string>
 
 #include "infer/tiger_fixture.h"
 #include "tessera/bench/benchmarks.h"
@@ -51,6 +53,53 @@ TEST(BenchmarkSpecs, EveryConfigVariantAndTokenizerRecipeIsValid) {
       EXPECT_NO_THROW(config.validate());
     }
   }
+}
+
+const BenchmarkSpec& spec_named(const std::string& name) {
+  for (const auto& spec : benchmark_specs()) {
+    if (spec.name == name) return spec;
+  }
+  throw std::runtime_error("no benchmark " + name);
+}
+
+// --ids / --ids-method: another embedding or tokenizer for a TIGER benchmark, in its own run
+// folder (the label), refused where it cannot apply.
+TEST(BenchmarkSpecs, IdsOptionsReplaceTheRecipeOfATigerBenchmark) {
+  const auto& tiger = spec_named("tiger-beauty");
+  BenchOptions options;
+  auto recipes = semantic_id_recipes(tiger, options);
+  ASSERT_EQ(recipes.size(), 1u);
+  EXPECT_EQ(recipes[0].label, tiger.semantic_ids[0].label);
+  EXPECT_EQ(recipes[0].embedding, tiger.semantic_ids[0].embedding);
+
+  options.ids_embedding = "item2vec";
+  recipes = semantic_id_recipes(tiger, options);
+  EXPECT_EQ(recipes[0].embedding, "item2vec");
+  EXPECT_EQ(recipes[0].label, "item2vec");
+  EXPECT_EQ(recipes[0].tokenizer.method, tiger.semantic_ids[0].tokenizer.method);
+  EXPECT_EQ(recipes[0].extra_text, tiger.semantic_ids[0].extra_text);
+
+  options.ids_method = "rq-vae";
+  recipes = semantic_id_recipes(tiger, options);
+  EXPECT_EQ(recipes[0].tokenizer.method, "rq-vae");
+  EXPECT_FALSE(recipes[0].tokenizer.balanced);  // balancing is a k-means option
+  EXPECT_EQ(recipes[0].label, "item2vec-rq-vae");
+  EXPECT_NO_THROW(recipes[0].tokenizer.validate());
+
+  options.ids_embedding.clear();
+  options.ids_method = "random";
+  EXPECT_EQ(semantic_id_recipes(tiger, options)[0].label, "random");
+
+  BenchOptions bad;
+  bad.ids_embedding = "title";
+  EXPECT_THROW(semantic_id_recipes(tiger, bad), Error);
+  bad = {};
+  bad.ids_method = "kmeans";
+  EXPECT_THROW(semantic_id_recipes(tiger, bad), Error);
+  BenchOptions ids;
+  ids.ids_embedding = "content";
+  EXPECT_THROW(semantic_id_recipes(spec_named("tiger-beauty-ablation"), ids), Error);
+  EXPECT_THROW(semantic_id_recipes(spec_named("sasrec-beauty"), ids), Error);
 }
 
 TEST(MatmulPeak, MeasuresAPositiveRate) {

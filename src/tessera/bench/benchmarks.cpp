@@ -358,10 +358,9 @@ const nlohmann::json& variant_named(const nlohmann::json& variants, const std::s
   throw Error(fmt::format("benchmark '{}': a ratio names variant '{}', which it does not train", benchmark, label));
 }
 
-// The benchmark's semantic-ID recipes with the command line's --ids/--ids-method applied. The
-// label (and so the run folder) names what changed, e.g. "item2vec" or "fused-rq-vae", so a
-// run with other IDs never resumes from, or overwrites, the default one.
-std::vector<SemanticIdRecipe> recipes_for(const BenchmarkSpec& spec, const BenchOptions& options) {
+}  // namespace
+
+std::vector<SemanticIdRecipe> semantic_id_recipes(const BenchmarkSpec& spec, const BenchOptions& options) {
   auto recipes = spec.semantic_ids;
   if (options.ids_embedding.empty() && options.ids_method.empty()) return recipes;
   if (recipes.size() != 1) {
@@ -390,11 +389,9 @@ std::vector<SemanticIdRecipe> recipes_for(const BenchmarkSpec& spec, const Bench
   return recipes;
 }
 
-}  // namespace
-
 nlohmann::json run_benchmark(const std::string& name, const BenchOptions& options) {
   const auto& spec = find_spec(name);
-  const auto recipes = recipes_for(spec, options);  // checks --ids/--ids-method before any work
+  const auto recipes = semantic_id_recipes(spec, options);  // checks --ids/--ids-method before any work
   std::fprintf(stderr, "[bench] %s: %s\n", spec.name.c_str(), spec.description.c_str());
   auto dataset = prepare_for(spec, options);
   const auto stats = data::compute_stats(dataset);

@@ -87,6 +87,12 @@ struct BenchOptions {
   std::string command_line;                 // the exact command, recorded in the result
 };
 
+// The benchmark's semantic-ID recipes with options.ids_embedding / ids_method applied. The label
+// (and so the run folder) then names the IDs, e.g. "item2vec" or "fused-rq-vae", so a run with
+// other IDs never resumes from, or overwrites, the default one. Throws tessera::Error for an
+// unknown value, or when the benchmark has no recipe or several (an ablation).
+std::vector<SemanticIdRecipe> semantic_id_recipes(const BenchmarkSpec& spec, const BenchOptions& options);
+
 // Runs one benchmark and writes <results_dir>/<name>.json (atomically). Returns the result.
 // Throws tessera::Error if the benchmark is unknown or its data is missing (naming the path).
 nlohmann::json run_benchmark(const std::string& name, const BenchOptions& options);
