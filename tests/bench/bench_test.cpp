@@ -9,6 +9,7 @@
 #include "tessera/bench/benchmarks.h"
 #include "tessera/bench/decode_speed.h"
 #include "tessera/bench/matmul_peak.h"
+#include "tessera/bench/semantic_recipe.h"
 #include "tessera/core/error.h"
 #include "tessera/train/config.h"
 
@@ -100,6 +101,18 @@ TEST(BenchmarkSpecs, IdsOptionsReplaceTheRecipeOfATigerBenchmark) {
   ids.ids_embedding = "content";
   EXPECT_THROW(semantic_id_recipes(spec_named("tiger-beauty-ablation"), ids), Error);
   EXPECT_THROW(semantic_id_recipes(spec_named("sasrec-beauty"), ids), Error);
+}
+
+TEST(BenchmarkSpecs, EverySemanticIdRecipePassesTheCheckThatBuildingRuns) {
+  for (const auto& spec : benchmark_specs()) {
+    for (const auto& recipe : spec.semantic_ids) EXPECT_NO_THROW(check_recipe(recipe)) << spec.name << " / " << recipe.label;
+  }
+  SemanticIdRecipe bad;
+  bad.embedding = "title";
+  EXPECT_THROW(check_recipe(bad), Error);
+  bad.embedding = "fused";
+  bad.tokenizer.method = "kmeans";
+  EXPECT_THROW(check_recipe(bad), Error);
 }
 
 TEST(MatmulPeak, MeasuresAPositiveRate) {

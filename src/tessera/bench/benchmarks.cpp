@@ -367,22 +367,16 @@ std::vector<SemanticIdRecipe> semantic_id_recipes(const BenchmarkSpec& spec, con
     throw Error(fmt::format("benchmark '{}': --ids and --ids-method apply to a TIGER benchmark with one kind of semantic IDs; {}",
                             spec.name, recipes.empty() ? "it trains no semantic IDs" : "it compares several (an ablation)"));
   }
-  static const std::vector<std::string> embeddings = {"content", "item2vec", "fused"};
-  static const std::vector<std::string> methods = {"rq-kmeans", "rq-vae", "random"};
-  auto one_of = [](const std::string& value, const std::vector<std::string>& allowed) {
-    return std::find(allowed.begin(), allowed.end(), value) != allowed.end();
-  };
-  if (!options.ids_embedding.empty() && !one_of(options.ids_embedding, embeddings)) {
-    throw Error(fmt::format("--ids '{}': expected content, item2vec or fused", options.ids_embedding));
-  }
-  if (!options.ids_method.empty() && !one_of(options.ids_method, methods)) {
-    throw Error(fmt::format("--ids-method '{}': expected rq-kmeans, rq-vae or random", options.ids_method));
-  }
   auto& r = recipes[0];
   if (!options.ids_embedding.empty()) r.embedding = options.ids_embedding;
   if (!options.ids_method.empty()) {
     r.tokenizer.method = options.ids_method;
     r.tokenizer.balanced = r.tokenizer.method == "rq-kmeans";
+  }
+  try {
+    check_recipe(r);
+  } catch (const Error& e) {
+    throw Error(fmt::format("benchmark '{}' with --ids '{}' --ids-method '{}': {}", spec.name, r.embedding, r.tokenizer.method, e.what()));
   }
   r.label = r.tokenizer.method == "random" ? "random" : r.embedding;
   if (r.tokenizer.method == "rq-vae") r.label += "-rq-vae";

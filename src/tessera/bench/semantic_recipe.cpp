@@ -13,7 +13,15 @@ namespace tessera::bench {
 
 namespace fs = std::filesystem;
 
+void check_recipe(const SemanticIdRecipe& recipe) {
+  if (recipe.embedding != "content" && recipe.embedding != "item2vec" && recipe.embedding != "fused") {
+    throw Error("semantic-ID recipe '" + recipe.label + "': unknown embedding '" + recipe.embedding + "' (expected content, item2vec or fused)");
+  }
+  recipe.tokenizer.validate();
+}
+
 tokenize::SemanticIds build_semantic_ids(const data::Dataset& dataset, const SemanticIdRecipe& recipe, const std::string& data_dir) {
+  check_recipe(recipe);
   const auto& method = recipe.tokenizer.method;
   auto content = [&] {
     tokenize::ContentOptions options;
@@ -40,12 +48,10 @@ tokenize::SemanticIds build_semantic_ids(const data::Dataset& dataset, const Sem
     matrix = content();
   } else if (recipe.embedding == "item2vec") {
     matrix = collaborative();
-  } else if (recipe.embedding == "fused") {
+  } else {  // fused, the one kind check_recipe leaves
     const auto c = content();
     const auto i = collaborative();
     matrix = tokenize::fuse_item_matrices({{&c, "content", recipe.content_weight}, {&i, "item2vec", recipe.collaborative_weight}});
-  } else {
-    throw Error("benchmark recipe '" + recipe.label + "': unknown embedding '" + recipe.embedding + "' (content, item2vec, fused)");
   }
   double seconds = 0;
   auto ids = tokenize::tokenize_items(matrix, recipe.tokenizer, &seconds);

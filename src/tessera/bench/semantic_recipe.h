@@ -11,7 +11,11 @@
 
 namespace tessera::bench {
 
-// data_dir resolves recipe.extra_text. Logs what it builds to stderr. Throws tessera::Error
+// Throws tessera::Error when the recipe's embedding is not content, item2vec or fused, or its
+// tokenizer options are invalid (tokenize::TokenizerOptions::validate). Does no work.
+void check_recipe(const SemanticIdRecipe& recipe);
+
+// data_dir resolves recipe.extra_text. Checks the recipe first (check_recipe). Logs what it builds to stderr. Throws tessera::Error
 // (e.g. a missing extra-text file, named).
 tokenize::SemanticIds build_semantic_ids(const data::Dataset& dataset, const SemanticIdRecipe& recipe, const std::string& data_dir);
 
