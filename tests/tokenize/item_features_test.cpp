@@ -292,10 +292,12 @@ TEST(SasrecFeatures, RowsAreTheCheckpointsItemTable) {
   auto model = models::make_model(train::model_spec(config, d.num_items));
   const nlohmann::json meta = {{"kind", "sequence_model"},
                                {"config", train::to_json(config)},
-                               {"dataset", {{"name", d.name}, {"fingerprint", data::dataset_fingerprint(d)}, {"num_items", d.num_items}}}};
+                               {"dataset", {{"name", d.name}, {"fingerprint", data::dataset_fingerprint(d)}, {"num_items", d.num_items}}},
+                               {"epoch", 7}};  // as the trainer writes best.ckpt
   train::save_checkpoint(train::capture_checkpoint(*model, nullptr, meta), dir.file("best.ckpt"));
   const auto m = build_sasrec_matrix(d, dir.file("best.ckpt"));
   EXPECT_EQ(m.kind, "sasrec");
+  EXPECT_NE(m.source.find("epoch 7)"), std::string::npos) << m.source;
   EXPECT_EQ(m.dim, 8);
   EXPECT_EQ(m.dataset_fingerprint, data::dataset_fingerprint(d));
   torch::NoGradGuard no_grad;

@@ -24,8 +24,10 @@ ItemMatrix build_sasrec_matrix(const data::Dataset& dataset, const std::string& 
     throw Error::at(checkpoint_path, 0, fmt::format("item table has shape [{}], expected [{} + 1, d]",
                                                     fmt::join(table.sizes(), ", "), dataset.num_items));
   }
-  const std::string source = fmt::format("item_embeddings() of {} (model {}, epoch {})", checkpoint_path, trained.config.model,
-                                         trained.meta.contains("state") ? trained.meta["state"].value("epoch", 0) : 0);
+  // best.ckpt records the epoch it was selected at; last.ckpt the trainer state's epoch count.
+  std::int64_t epoch = trained.meta.value("epoch", std::int64_t{0});
+  if (trained.meta.contains("state")) epoch = trained.meta["state"].value("epoch", epoch);
+  const std::string source = fmt::format("item_embeddings() of {} (model {}, epoch {})", checkpoint_path, trained.config.model, epoch);
   return make_item_matrix(table, "sasrec", source, data::dataset_fingerprint(dataset));
 }
 
