@@ -355,5 +355,11 @@ TEST(Trainer, ResumeWithAnotherConfigIsRefused) {
   fs::remove_all(options.run_dir);
 }
 
+TEST(Checkpoint, EpochOfBestAndLastCheckpoints) {
+  EXPECT_EQ(checkpoint_epoch({{"epoch", 7}}), 7);  // best.ckpt
+  EXPECT_EQ(checkpoint_epoch({{"state", {{"epoch", 9}, {"step", 90}}}}), 9);  // last.ckpt
+  EXPECT_EQ(checkpoint_epoch({{"kind", "sequence_model"}}), 0);  // neither
+}
+
 }  // namespace
 }  // namespace tessera::train

@@ -15,8 +15,8 @@ namespace tessera::bench {
 // tokenizer options are invalid (tokenize::TokenizerOptions::validate). Does no work.
 void check_recipe(const SemanticIdRecipe& recipe);
 
-// data_dir resolves recipe.extra_text. Checks the recipe first (check_recipe). Logs what it builds to stderr. Throws tessera::Error
-// (e.g. a missing extra-text file, named).
+// data_dir resolves recipe.extra_text. Checks the recipe first (check_recipe). Logs what it
+// builds to stderr. Throws tessera::Error (e.g. a missing extra-text file, named).
 tokenize::SemanticIds build_semantic_ids(const data::Dataset& dataset, const SemanticIdRecipe& recipe, const std::string& data_dir);
 
 }  // namespace tessera::bench

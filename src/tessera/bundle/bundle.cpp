@@ -8,6 +8,7 @@
 #include "tessera/core/binary_io.h"
 #include "tessera/core/error.h"
 #include "tessera/infer/model_loader.h"
+#include "tessera/train/checkpoint.h"
 
 namespace tessera::bundle {
 
@@ -58,7 +59,7 @@ nlohmann::json export_bundle(const std::string& checkpoint_path, const data::Dat
   nlohmann::json model_info = {{"name", model.name()},
                                {"kind", model.kind()},
                                {"num_items", dataset.num_items},
-                               {"epoch", checkpoint.meta.value("epoch", 0)},
+                               {"epoch", train::checkpoint_epoch(checkpoint.meta)},
                                {"max_len", model.config().max_len},
                                {"beam_width", model.config().beam_width}};
   if (model.tiger()) model_info["semantic_id_levels"] = model.tiger()->semantic_ids().num_levels();

@@ -12,6 +12,7 @@
 #include "tessera/data/split.h"
 #include "tessera/tokenize/features_svd.h"
 #include "tessera/tokenize/item_features.h"
+#include "tessera/train/checkpoint.h"
 #include "tessera/train/trainer.h"
 
 namespace tessera::tokenize {
@@ -24,10 +25,8 @@ ItemMatrix build_sasrec_matrix(const data::Dataset& dataset, const std::string& 
     throw Error::at(checkpoint_path, 0, fmt::format("item table has shape [{}], expected [{} + 1, d]",
                                                     fmt::join(table.sizes(), ", "), dataset.num_items));
   }
-  // best.ckpt records the epoch it was selected at; last.ckpt the trainer state's epoch count.
-  std::int64_t epoch = trained.meta.value("epoch", std::int64_t{0});
-  if (trained.meta.contains("state")) epoch = trained.meta["state"].value("epoch", epoch);
-  const std::string source = fmt::format("item_embeddings() of {} (model {}, epoch {})", checkpoint_path, trained.config.model, epoch);
+  const std::string source = fmt::format("item_embeddings() of {} (model {}, epoch {})", checkpoint_path, trained.config.model,
+                                         train::checkpoint_epoch(trained.meta));
   return make_item_matrix(table, "sasrec", source, data::dataset_fingerprint(dataset));
 }
 

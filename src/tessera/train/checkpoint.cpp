@@ -91,4 +91,9 @@ void restore_rng(const Checkpoint& c) {
   generator.set_state(state);
 }
 
+std::int64_t checkpoint_epoch(const nlohmann::json& meta) {
+  const auto epoch = meta.value("epoch", std::int64_t{0});
+  return meta.contains("state") ? meta["state"].value("epoch", epoch) : epoch;
+}
+
 }  // namespace tessera::train

@@ -43,4 +43,8 @@ void restore_module(const Checkpoint& checkpoint, torch::nn::Module& module, con
 void restore_optimizer(const Checkpoint& checkpoint, torch::optim::Optimizer& optimizer, const std::string& path);
 void restore_rng(const Checkpoint& checkpoint);
 
+// The epoch a checkpoint's meta records: best.ckpt's selected "epoch", or last.ckpt's trainer
+// state epoch ("state": {"epoch"}); 0 when it records neither.
+std::int64_t checkpoint_epoch(const nlohmann::json& meta);
+
 }  // namespace tessera::train
