@@ -244,6 +244,7 @@ struct RunOutcome {
   train::TrainResult train;
   nlohmann::json evaluations = nlohmann::json::object();
   nlohmann::json headline = nlohmann::json::object(), popularity_headline = nlohmann::json::object();
+  nlohmann::json other_setting = nlohmann::json::object();  // the model's flat metrics in the other history setting
   double decode_users_per_second = 0;       // TIGER: test users per second of the whole test evaluation
   double invalid_item_rate = 0;             // TIGER: generated items that are not valid items
   std::optional<DecodeSpeed> decode_speed;  // TIGER: KV cache vs recomputed prefix (decode_speed.h)
@@ -275,6 +276,8 @@ RunOutcome train_and_evaluate(const BenchmarkSpec& spec, const data::Dataset& da
       outcome.headline = eval::flat_metrics(model_result);
       outcome.popularity_headline = eval::flat_metrics(pop_result);
       if (model.tiger()) outcome.decode_users_per_second = static_cast<double>(model_result.num_users) / model_result.seconds;
+    } else {
+      outcome.other_setting = eval::flat_metrics(model_result);
     }
   }
   if (auto* tiger = model.tiger()) {
@@ -284,6 +287,11 @@ RunOutcome train_and_evaluate(const BenchmarkSpec& spec, const data::Dataset& da
     outcome.decode_speed = measure_decode_speed(*tiger, dataset, DecodeSpeedOptions{});
   }
   return outcome;
+}
+
+// The result field with the mean of the history setting that `metrics` does not report.
+std::string other_metrics_key(const BenchmarkSpec& spec) {
+  return spec.headline_exclude_history ? "metrics_history_included" : "metrics_history_excluded";
 }
 
 // Training-efficiency fields of one run (see the file comment of benchmarks.h).
@@ -419,7 +427,7 @@ nlohmann::json run_benchmark(const std::string& name, const BenchOptions& option
     variant["model"] = config.model;
     std::vector<RunOutcome> runs;
     nlohmann::json per_seed = nlohmann::json::array();
-    std::vector<nlohmann::json> headlines, efficiencies, decode_speeds;
+    std::vector<nlohmann::json> headlines, others, efficiencies, decode_speeds;
     const auto base_seed = config.seed;
     for (int s = 0; s < seeds; ++s) {
       config.seed = base_seed + s;
@@ -434,7 +442,9 @@ nlohmann::json run_benchmark(const std::string& name, const BenchOptions& option
                               {"epochs", r.train.epochs_completed},
                               {"best_epoch", r.train.best_epoch},
                               {"best_valid_" + r.train.valid_metric, r.train.best_valid_metric}};
+      if (spec.evaluate_test) entry[other_metrics_key(spec)] = r.other_setting;
       headlines.push_back(r.headline);
+      others.push_back(r.other_setting);
       efficiencies.push_back(efficiency_fields(r.train, matmul_peak));
       entry.update(efficiencies.back());
       if (r.decode_speed) {
@@ -446,6 +456,7 @@ nlohmann::json run_benchmark(const std::string& name, const BenchOptions& option
     nlohmann::json spread = nlohmann::json::object();
     variant["metrics"] = mean_fields(headlines, &spread);
     variant["metrics_std"] = spread;
+    variant[other_metrics_key(spec)] = mean_fields(others, nullptr);
     variant["per_seed"] = per_seed;
     variant["epochs"] = runs[0].train.epochs_completed;
     variant.update(mean_fields(efficiencies, nullptr));
@@ -510,6 +521,7 @@ nlohmann::json run_benchmark(const std::string& name, const BenchOptions& option
       {"config", train::to_json(first_config)},
       {"bench_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()},
   };
+  if (spec.evaluate_test) result[other_metrics_key(spec)] = main[other_metrics_key(spec)];
   const auto efficiency_keys = efficiency_fields({}, 0);  // the fields' names
   for (const auto& [key, value] : efficiency_keys.items()) result[key] = main[key];
   if (main.contains("tokenizer")) {

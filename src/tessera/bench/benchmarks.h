@@ -5,7 +5,9 @@
 // bench/results/<name>.json. Every result file has at least the fields
 //   benchmark, dataset, model, split, metrics ({"hr@10": ..., "ndcg@10": ..., "recall@5": ...}),
 //   train_seconds, train_sequences_per_second, peak_rss_mb, command, git_commit, threads
-// so tools can compare runs; `metrics` holds the headline setting named by `history_excluded`.
+// so tools can compare runs; `metrics` holds the headline setting named by `history_excluded`,
+// and metrics_history_included / metrics_history_excluded (whichever is not the headline) the
+// other one, also per seed.
 // Training efficiency: tokens_per_second, padding_fraction, padding_fraction_saved,
 // achieved_gflops (trainer.h::TrainResult), matmul_peak_gflops (matmul_peak.h, measured at the
 // start of the benchmark) and achieved_fraction_of_peak = achieved_gflops / matmul_peak_gflops.
