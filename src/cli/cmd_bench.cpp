@@ -1,10 +1,13 @@
 // tessera bench: run a named end-to-end benchmark and write bench/results/<name>.json;
-// tessera bench decode: TIGER decoding speed with and without the KV cache, from a checkpoint.
+// tessera bench decode: TIGER decoding speed with and without the KV cache, from a checkpoint;
+// tessera bench combine: one result from result files of the same benchmark run with other seeds.
 #include <fmt/format.h>
 
 #include "cli/commands.h"
 #include "tessera/bench/benchmarks.h"
 #include "tessera/bench/decode_speed.h"
+#include "tessera/bench/seed_results.h"
+#include "tessera/core/atomic_file.h"
 
 namespace tessera::cli {
 
@@ -83,6 +86,33 @@ void add_decode_command(CLI::App& bench) {
   });
 }
 
+void add_combine_command(CLI::App& bench) {
+  struct Args {
+    std::vector<std::string> files;
+    std::string out;
+  };
+  auto args = std::make_shared<Args>();
+  auto* cmd = bench.add_subcommand("combine",
+                                   "Merge result files of one benchmark whose seeds ran apart (e.g. --set seed=43 in another session) "
+                                   "into one result with the mean over all seeds, as --seeds would have written it");
+  cmd->add_option("files", args->files, "Result files of tessera bench (same benchmark and config, different seeds)")->required();
+  cmd->add_option("--out", args->out, "Where the combined result goes (written atomically)")->required();
+  cmd->callback([args] {
+    std::vector<bench::SeedResultFile> files;
+    for (const auto& path : args->files) files.push_back(bench::read_seed_result(path));
+    auto result = bench::combine_seed_results(files);
+    std::string command = "tessera bench combine";
+    for (const auto& path : args->files) command += " " + path;
+    result["command"] = command + " --out " + args->out;
+    result["git_commit"] = bench::git_commit();
+    write_text_atomically(args->out, result.dump(2) + "\n");
+    print_result(result["benchmark"].get<std::string>(), result);
+    fmt::print("  seeds: {} (std of recall@10 over seeds {:.4f}, ndcg@10 {:.4f}); wrote {}\n", result["seeds"].dump(),
+               result["metrics_std_over_seeds"].value("recall@10", 0.0), result["metrics_std_over_seeds"].value("ndcg@10", 0.0),
+               args->out);
+  });
+}
+
 }  // namespace
 
 void add_bench_command(CLI::App& app) {
@@ -110,12 +140,14 @@ void add_bench_command(CLI::App& app) {
                   "TIGER benchmarks: tokenize with this method instead (rq-kmeans, rq-vae or random)");
   add_decode_command(*cmd);
   add_bench_serve_command(*cmd);
+  add_combine_command(*cmd);
   cmd->callback([args, cmd] {
-    if (cmd->got_subcommand("decode") || cmd->got_subcommand("serve")) return;
+    if (cmd->got_subcommand("decode") || cmd->got_subcommand("serve") || cmd->got_subcommand("combine")) return;
     if (args->list || args->name.empty()) {
       for (const auto& s : bench::benchmark_specs()) fmt::print("{:<24} {}\n", s.name, s.description);
       fmt::print("{:<24} {}\n", "decode", "TIGER decoding speed with and without the KV cache from a checkpoint (tessera bench decode --help)");
       fmt::print("{:<24} {}\n", "serve", "HTTP serving throughput and latency of a model bundle (tessera bench serve --help)");
+      fmt::print("{:<24} {}\n", "combine", "One result from result files of a benchmark whose seeds ran apart (tessera bench combine --help)");
       return;
     }
     std::string command = "tessera bench " + args->name;

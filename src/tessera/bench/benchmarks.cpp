@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "tessera/bench/seed_results.h"
 #include "tessera/core/atomic_file.h"
 #include "tessera/core/error.h"
 #include "tessera/core/runtime.h"
@@ -304,28 +305,6 @@ nlohmann::json efficiency_fields(const train::TrainResult& t, double matmul_peak
           {"achieved_gflops", t.achieved_gflops},
           {"matmul_peak_gflops", matmul_peak_gflops},
           {"achieved_fraction_of_peak", matmul_peak_gflops > 0 ? t.achieved_gflops / matmul_peak_gflops : 0.0}};
-}
-
-// Field-wise mean over runs of JSON objects with the same numeric fields (the keys of the first);
-// a field equal in every run keeps its value and type. `spread`, if given, receives each field's
-// sample standard deviation (0 for one run).
-nlohmann::json mean_fields(const std::vector<nlohmann::json>& runs, nlohmann::json* spread) {
-  nlohmann::json mean = nlohmann::json::object();
-  if (runs.empty()) return mean;
-  const auto n = static_cast<double>(runs.size());
-  for (const auto& [k, v] : runs[0].items()) {
-    double sum = 0, sq = 0;
-    bool equal = true;
-    for (const auto& r : runs) {
-      sum += r.value(k, 0.0);
-      equal = equal && r.contains(k) && r.at(k) == v;
-    }
-    const double m = sum / n;
-    for (const auto& r : runs) sq += (r.value(k, 0.0) - m) * (r.value(k, 0.0) - m);
-    mean[k] = equal ? v : nlohmann::json(m);
-    if (spread) (*spread)[k] = runs.size() > 1 ? std::sqrt(sq / (n - 1)) : 0.0;
-  }
-  return mean;
 }
 
 nlohmann::json tokenizer_fields(const tokenize::SemanticIds& ids) {
