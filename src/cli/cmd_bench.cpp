@@ -19,6 +19,11 @@ void print_result(const std::string& name, const nlohmann::json& result) {
              result["protocol"].get<std::string>(),
              evaluated ? fmt::format(", test split, history {}", result["history_excluded"].get<bool>() ? "excluded" : "included") : "");
   for (const auto& [k, v] : result["metrics"].items()) fmt::print("  {:<10} {:.4f}\n", k, v.get<double>());
+  for (const char* other : {"metrics_history_excluded", "metrics_history_included"}) {
+    if (!result.contains(other) || result[other].empty()) continue;
+    fmt::print("  {}: recall@5 {:.4f}  ndcg@5 {:.4f}  recall@10 {:.4f}  ndcg@10 {:.4f}\n", other, result[other].value("recall@5", 0.0),
+               result[other].value("ndcg@5", 0.0), result[other].value("recall@10", 0.0), result[other].value("ndcg@10", 0.0));
+  }
   for (const auto& [k, v] : result["targets"].items()) {
     fmt::print("  target {:<10} >= {:.4f}: {:.4f} {}\n", k, v["target"].get<double>(), v["value"].get<double>(),
                v["met"].get<bool>() ? "MET" : "NOT MET");

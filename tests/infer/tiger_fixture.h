@@ -33,7 +33,8 @@ inline std::shared_ptr<tokenize::SemanticIds> random_semantic_ids(std::int64_t n
   return ids;
 }
 
-inline std::shared_ptr<models::TigerImpl> small_tiger(const tokenize::SemanticIds& ids, std::int64_t user_buckets = 0) {
+inline std::shared_ptr<models::TigerImpl> small_tiger(const tokenize::SemanticIds& ids, std::int64_t user_buckets = 0,
+                                                       bool tie_output = false) {
   torch::manual_seed(7);
   models::TigerSpec spec;
   for (auto s : ids.level_sizes) spec.level_sizes.push_back(s);
@@ -46,10 +47,15 @@ inline std::shared_ptr<models::TigerImpl> small_tiger(const tokenize::SemanticId
   spec.decoder_layers = 2;
   spec.dropout = 0.0;
   spec.user_buckets = user_buckets;
+  spec.tie_output = tie_output;
   auto model = std::make_shared<models::TigerImpl>(spec);
   // Larger output weights than the init so that the distributions are far from uniform.
   torch::NoGradGuard no_grad;
-  model->output->weight.normal_(0.0, 1.0);
+  if (tie_output) {
+    model->token_embedding->weight.normal_(0.0, 1.0);
+  } else {
+    model->output->weight.normal_(0.0, 1.0);
+  }
   model->eval();
   return model;
 }

@@ -30,9 +30,9 @@ TEST(Tiger, HistoryTokensAreLeftPaddedCodesOfTheMostRecentItems) {
 
 // Teacher-forced training works end to end: the model learns to generate the semantic ID of the
 // most recent history item, which a model that ignored the encoder could not.
-TEST(Tiger, LearnsToCopyTheLastItem) {
+void expect_learns_to_copy_the_last_item(bool tie_output) {
   auto ids = testing::random_semantic_ids(20, 2);
-  auto model = testing::small_tiger(*ids);
+  auto model = testing::small_tiger(*ids, 0, tie_output);
   model->train();
   torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(3e-3));
   std::mt19937_64 rng(3);
@@ -66,6 +66,30 @@ TEST(Tiger, LearnsToCopyTheLastItem) {
   torch::NoGradGuard no_grad;
   const double after = loss_of(h0, t0).item<double>();
   EXPECT_LT(after, 0.25 * before) << "before " << before << " after " << after;
+}
+
+TEST(Tiger, LearnsToCopyTheLastItem) { expect_learns_to_copy_the_last_item(false); }
+
+TEST(Tiger, LearnsToCopyTheLastItemWithTiedOutput) { expect_learns_to_copy_the_last_item(true); }
+
+// With tie_output there is no output layer: level l's logits are the hidden state times the input
+// embedding rows of level l's codes, so a gradient on the logits reaches those rows.
+TEST(Tiger, TiedOutputScoresCodesWithTheirEmbeddingRows) {
+  auto ids = testing::random_semantic_ids(12, 1);
+  auto model = testing::small_tiger(*ids, 0, true);  // level sizes {8, 6, 3}
+  for (const auto& p : model->named_parameters()) EXPECT_FALSE(p.key().starts_with("output")) << p.key();
+  auto hidden = torch::randn({5, 32});
+  for (std::int64_t l = 0; l < 3; ++l) {
+    const auto size = model->spec.level_sizes[static_cast<std::size_t>(l)];
+    auto rows = model->token_embedding->weight.narrow(0, model->token(l, 0), size);
+    EXPECT_TRUE(torch::allclose(model->level_logits(hidden, l), hidden.matmul(rows.t()))) << "level " << l;
+  }
+  model->token_embedding->weight.mutable_grad() = torch::Tensor();
+  model->level_logits(hidden, 1).sum().backward();
+  auto grad = model->token_embedding->weight.grad();
+  ASSERT_TRUE(grad.defined());
+  EXPECT_GT(grad.narrow(0, model->token(1, 0), 6).abs().sum().item<double>(), 0.0);
+  EXPECT_EQ(grad.narrow(0, model->token(0, 0), 8).abs().sum().item<double>(), 0.0);
 }
 
 TEST(Tiger, UserBucketsAreStableAndInRange) {

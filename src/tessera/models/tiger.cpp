@@ -59,7 +59,9 @@ TigerImpl::TigerImpl(TigerSpec s) : spec(std::move(s)) {
   for (std::int64_t i = 0; i < spec.decoder_layers; ++i) decoder_layers->push_back(DecoderLayer(spec));
   encoder_norm = register_module("encoder_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({spec.d_model})));
   decoder_norm = register_module("decoder_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({spec.d_model})));
-  output = register_module("output", torch::nn::Linear(torch::nn::LinearOptions(spec.d_model, total_codes).bias(false)));
+  if (!spec.tie_output) {
+    output = register_module("output", torch::nn::Linear(torch::nn::LinearOptions(spec.d_model, total_codes).bias(false)));
+  }
   torch::NoGradGuard no_grad;
   for (auto* table : {&token_embedding, &encoder_positions, &decoder_positions}) (*table)->weight.normal_(0.0, 0.02);
   if (user_embedding) user_embedding->weight.normal_(0.0, 0.02);
@@ -125,7 +127,9 @@ torch::Tensor TigerImpl::run_decoder(const torch::Tensor& memory, const torch::T
 }
 
 torch::Tensor TigerImpl::level_logits(const torch::Tensor& hidden, std::int64_t level) {
-  auto weight = output->weight.narrow(0, offsets[static_cast<std::size_t>(level)], spec.level_sizes[static_cast<std::size_t>(level)]);
+  const auto size = spec.level_sizes[static_cast<std::size_t>(level)];
+  auto weight = spec.tie_output ? token_embedding->weight.narrow(0, token(level, 0), size)
+                                : output->weight.narrow(0, offsets[static_cast<std::size_t>(level)], size);
   return torch::matmul(hidden, weight.t());
 }
 

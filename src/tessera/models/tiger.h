@@ -41,6 +41,7 @@ struct TigerSpec {
   std::int64_t decoder_layers = 4;
   double dropout = 0.1;
   std::int64_t user_buckets = 0;  // hashed user-ID tokens; 0 = no user token
+  bool tie_output = false;        // score codes with their input embedding rows instead of a separate output layer
 };
 
 // Encoder output for a batch of B requests.
@@ -109,6 +110,9 @@ struct TigerImpl : torch::nn::Module {
   void reorder(DecoderState& state, const torch::Tensor& rows) const;
   void append(DecoderState& state, const torch::Tensor& tokens) const;
 
+  // Logits over level `level`'s codes for decoder outputs hidden [N, d_model]: [N, level_sizes[level]].
+  torch::Tensor level_logits(const torch::Tensor& hidden, std::int64_t level);
+
   // Forward FLOPs per training example with a history of `items` items (encoder + teacher-forced decoder).
   double flops_per_example(std::int64_t items) const;
 
@@ -119,10 +123,9 @@ struct TigerImpl : torch::nn::Module {
   torch::nn::Embedding user_embedding{nullptr};
   torch::nn::ModuleList encoder_layers{nullptr}, decoder_layers{nullptr};
   torch::nn::LayerNorm encoder_norm{nullptr}, decoder_norm{nullptr};
-  torch::nn::Linear output{nullptr};  // d_model -> total_codes (level l uses rows offsets[l] ...)
+  torch::nn::Linear output{nullptr};  // d_model -> total_codes (level l uses rows offsets[l] ...); none when tied
 
  private:
-  torch::Tensor level_logits(const torch::Tensor& hidden, std::int64_t level);  // hidden [N, d]
   torch::Tensor run_decoder(const torch::Tensor& memory, const torch::Tensor& memory_bias, const torch::Tensor& prefix);
 };
 TORCH_MODULE(Tiger);

@@ -33,6 +33,7 @@ void visit_fields(Config& c, Visitor&& v) {
   v("num_decoder_blocks", c.num_decoder_blocks);
   v("head_dim", c.head_dim);
   v("user_buckets", c.user_buckets);
+  v("tie_output", c.tie_output);
   v("beam_width", c.beam_width);
   v("max_targets_per_user", c.max_targets_per_user);
   v("loss", c.loss);
