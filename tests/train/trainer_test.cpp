@@ -355,6 +355,26 @@ TEST(Trainer, ResumeWithAnotherConfigIsRefused) {
   fs::remove_all(options.run_dir);
 }
 
+// A run saved by an older binary has no entry for options added since: it resumes, since those
+// options are at their defaults; the same key at another value is still refused.
+TEST(Trainer, ResumeOfARunSavedBeforeAnOptionExisted) {
+  auto d = small_dataset();
+  auto config = small_config();
+  config.epochs = 1;
+  TrainOptions options;
+  options.run_dir = temp_dir("older");
+  train_model(d, config, options);
+  const auto last = (fs::path(options.run_dir) / "last.ckpt").string();
+  auto ckpt = load_checkpoint(last);
+  ckpt.meta["config"].erase("tie_output");
+  save_checkpoint(ckpt, last);
+  options.resume = true;
+  EXPECT_EQ(train_model(d, config, options).epochs_completed, 1);
+  config.tie_output = true;
+  EXPECT_THROW(train_model(d, config, options), Error);
+  fs::remove_all(options.run_dir);
+}
+
 TEST(Checkpoint, EpochOfBestAndLastCheckpoints) {
   EXPECT_EQ(checkpoint_epoch({{"epoch", 7}}), 7);  // best.ckpt
   EXPECT_EQ(checkpoint_epoch({{"state", {{"epoch", 9}, {"step", 90}}}}), 9);  // last.ckpt

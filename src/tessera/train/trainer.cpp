@@ -190,7 +190,10 @@ TrainResult train_model(const data::Dataset& dataset, const TrainConfig& config,
                                         ckpt.meta["dataset"]["fingerprint"].get<std::string>() + ", this one " +
                                         identity["fingerprint"].get<std::string>() + ")");
     }
-    if (ckpt.meta.at("config") != to_json(config)) {
+    // A key the saved config lacks is an option added after the run started, at its default.
+    TrainConfig saved;
+    apply_json(saved, ckpt.meta.at("config"), last_path);
+    if (to_json(saved) != to_json(config)) {
       throw Error::at(last_path, 0, "resume needs the same configuration as the interrupted run; saved: " +
                                         ckpt.meta["config"].dump() + ", given: " + to_json(config).dump());
     }
