@@ -60,6 +60,20 @@ std::string temp_dir(const std::string& name) {
   return dir.string();
 }
 
+// One epoch of small_config() on small_dataset() in a fresh run directory `name`.
+struct OneEpochRun {
+  data::Dataset dataset = small_dataset();
+  TrainConfig config = small_config();
+  TrainOptions options;
+};
+OneEpochRun train_one_epoch(const std::string& name) {
+  OneEpochRun run;
+  run.config.epochs = 1;
+  run.options.run_dir = temp_dir(name);
+  train_model(run.dataset, run.config, run.options);
+  return run;
+}
+
 // Trains `config` once on packed and once on padded batches, each in a fresh run directory that
 // is removed afterwards. Returns {packed, padded}.
 std::pair<TrainResult, TrainResult> train_packed_and_padded(const data::Dataset& d, TrainConfig config, const std::string& name) {
@@ -294,12 +308,7 @@ TEST(Trainer, HstuWithTimeBucketsAndPerSequenceNegativesTrainsOnTimestampsAndNee
 }
 
 TEST(Checkpoint, RoundTripsAndRejectsDamageAndMismatch) {
-  auto d = small_dataset();
-  auto config = small_config();
-  config.epochs = 1;
-  TrainOptions options;
-  options.run_dir = temp_dir("ckpt");
-  train_model(d, config, options);
+  auto [d, config, options] = train_one_epoch("ckpt");
   const std::string best = options.run_dir + "/best.ckpt";
   auto params = parameters_of(best, d);
   EXPECT_FALSE(params.empty());
@@ -343,12 +352,7 @@ TEST(Checkpoint, RoundTripsAndRejectsDamageAndMismatch) {
 }
 
 TEST(Trainer, ResumeWithAnotherConfigIsRefused) {
-  auto d = small_dataset();
-  auto config = small_config();
-  config.epochs = 1;
-  TrainOptions options;
-  options.run_dir = temp_dir("cfg");
-  train_model(d, config, options);
+  auto [d, config, options] = train_one_epoch("cfg");
   config.d_model = 32;
   options.resume = true;
   EXPECT_THROW(train_model(d, config, options), Error);
@@ -358,12 +362,7 @@ TEST(Trainer, ResumeWithAnotherConfigIsRefused) {
 // A run saved by an older binary has no entry for options added since: it resumes, since those
 // options are at their defaults; the same key at another value is still refused.
 TEST(Trainer, ResumeOfARunSavedBeforeAnOptionExisted) {
-  auto d = small_dataset();
-  auto config = small_config();
-  config.epochs = 1;
-  TrainOptions options;
-  options.run_dir = temp_dir("older");
-  train_model(d, config, options);
+  auto [d, config, options] = train_one_epoch("older");
   const auto last = (fs::path(options.run_dir) / "last.ckpt").string();
   auto ckpt = load_checkpoint(last);
   ckpt.meta["config"].erase("tie_output");

@@ -2,12 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include <fmt/format.h>
 
+#include "tessera/core/atomic_file.h"
 #include "tessera/core/error.h"
 #include "tessera/train/config.h"
 
@@ -33,11 +32,7 @@ nlohmann::json mean_fields(const std::vector<nlohmann::json>& runs, nlohmann::js
 }
 
 SeedResultFile read_seed_result(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw Error(fmt::format("{}: cannot open the result file", path));
-  std::stringstream text;
-  text << in.rdbuf();
-  auto json = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  auto json = nlohmann::json::parse(read_file(path), nullptr, /*allow_exceptions=*/false);
   if (json.is_discarded() || !json.is_object()) throw Error(fmt::format("{}: not a JSON object (a result of tessera bench?)", path));
   return {path, std::move(json)};
 }
@@ -94,11 +89,7 @@ std::string shown(const nlohmann::json& j, const std::string& path) {
 }
 
 // A result's config with the keys it lacks (options added after it was written) at their defaults.
-nlohmann::json full_config(const SeedResultFile& f) {
-  auto config = train::to_json(train::TrainConfig{});
-  config.update(field(f, "config"));
-  return config;
-}
+nlohmann::json full_config(const SeedResultFile& f) { return train::saved_config_json(field(f, "config"), f.path); }
 
 // The model's flat metrics of one run in the history setting `key` names, from its per-seed entry
 // or, for a single-seed result written before per-seed entries carried it, from `evaluations`.

@@ -173,6 +173,12 @@ void apply_json(TrainConfig& config, const nlohmann::json& json, const std::stri
   }
 }
 
+nlohmann::json saved_config_json(const nlohmann::json& saved, const std::string& source) {
+  TrainConfig config;
+  apply_json(config, saved, source);
+  return to_json(config);
+}
+
 TrainConfig load_config(const std::string& path) {
   TrainConfig config;
   nlohmann::json json;

@@ -105,6 +105,10 @@ nlohmann::json to_json(const TrainConfig& config);
 // "--set") for error messages.
 void apply_json(TrainConfig& config, const nlohmann::json& json, const std::string& source);
 
+// A config saved by a run (checkpoint meta, result file) as the current binary reads it: keys it
+// lacks, options added after it was written, at their defaults. Throws like apply_json.
+nlohmann::json saved_config_json(const nlohmann::json& saved, const std::string& source);
+
 // Reads a JSON config file on top of the defaults.
 TrainConfig load_config(const std::string& path);
 

@@ -191,9 +191,7 @@ TrainResult train_model(const data::Dataset& dataset, const TrainConfig& config,
                                         identity["fingerprint"].get<std::string>() + ")");
     }
     // A key the saved config lacks is an option added after the run started, at its default.
-    TrainConfig saved;
-    apply_json(saved, ckpt.meta.at("config"), last_path);
-    if (to_json(saved) != to_json(config)) {
+    if (saved_config_json(ckpt.meta.at("config"), last_path) != to_json(config)) {
       throw Error::at(last_path, 0, "resume needs the same configuration as the interrupted run; saved: " +
                                         ckpt.meta["config"].dump() + ", given: " + to_json(config).dump());
     }
