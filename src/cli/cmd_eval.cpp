@@ -18,7 +18,7 @@ namespace tessera::cli {
 void add_eval_command(CLI::App& app) {
   struct Args {
     std::string data, checkpoint, json_out, split = "both";
-    bool exclude_history = false, no_popularity = false;
+    bool exclude_history = false, no_popularity = false, beam_renormalize = false;
     int bootstrap = 1000;
     int beam_width = 0;  // 0: the checkpoint's own
     std::vector<int> cutoffs = eval::default_cutoffs();
@@ -34,17 +34,20 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--cutoffs", args->cutoffs, "K values for HR@K/NDCG@K")->delimiter(',');
   cmd->add_option("--beam-width", args->beam_width, "TIGER only: beam width for this evaluation (default: the checkpoint's)")
       ->check(CLI::Range(1, 10000));
+  cmd->add_flag("--beam-renormalize", args->beam_renormalize,
+                "TIGER only: softmax over the codes the trie allows at each step instead of over all codes");
   cmd->add_option("--json", args->json_out, "Write all results as JSON to this file");
   cmd->callback([args] {
     auto dataset = data::load_dataset(args->data);
     std::optional<infer::LoadedModel> model;
     if (!args->checkpoint.empty()) model = infer::LoadedModel::load(args->checkpoint, &dataset);
-    if (args->beam_width > 0) {
+    if (args->beam_width > 0 || args->beam_renormalize) {
       if (!model || !model->tiger()) {
-        throw Error("--beam-width applies to TIGER checkpoints only; " +
+        throw Error(std::string(args->beam_width > 0 ? "--beam-width" : "--beam-renormalize") + " applies to TIGER checkpoints only; " +
                     (model ? "'" + args->checkpoint + "' is a " + model->name() + " model" : std::string("no --checkpoint was given")));
       }
-      model->tiger()->options().beam_width = args->beam_width;
+      if (args->beam_width > 0) model->tiger()->options().beam_width = args->beam_width;
+      if (args->beam_renormalize) model->tiger()->options().renormalize = true;
     }
     std::optional<eval::PopularityScorer> popularity;
     if (!args->no_popularity || !model) popularity.emplace(dataset);

@@ -77,6 +77,10 @@ TEST_F(CliTest, SyntheticPipelineBeatsPopularityByAClearMargin) {
   auto beam = run("eval --data " + path("synth.tsd") + " --checkpoint " + path("run/best.ckpt") + " --beam-width 30");
   EXPECT_NE(beam.status, 0);
   EXPECT_NE(beam.output.find("--beam-width applies to TIGER checkpoints only"), std::string::npos) << beam.output;
+  auto renormalize = run("eval --data " + path("synth.tsd") + " --checkpoint " + path("run/best.ckpt") + " --beam-renormalize");
+  EXPECT_NE(renormalize.status, 0);
+  EXPECT_NE(renormalize.output.find("--beam-renormalize applies to TIGER checkpoints only"), std::string::npos)
+      << renormalize.output;
 
   auto rec = run("recommend --data " + path("synth.tsd") + " --checkpoint " + path("run/best.ckpt") +
                  " --history 3,5,8 --original-ids --k 5 --json");
@@ -123,9 +127,9 @@ TEST_F(CliTest, SyntheticTigerPipelineBeatsPopularity) {
   const double model = metric(results, "tiger", "test", false, "ndcg@10");
   const double popularity = metric(results, "popularity", "test", false, "ndcg@10");
   EXPECT_GT(model, 1.5 * popularity) << eval.output;
-  // A wider beam for one evaluation: the generated lists get longer.
+  // A wider, renormalised beam for one evaluation: the generated lists get longer.
   auto wide = run("eval --data " + path("synth.tsd") + " --checkpoint " + path("tiger/best.ckpt") +
-                  " --split test --no-popularity --bootstrap 0 --beam-width 30");
+                  " --split test --no-popularity --bootstrap 0 --beam-width 30 --beam-renormalize");
   ASSERT_EQ(wide.status, 0) << wide.output;
   EXPECT_NE(wide.output.find("tiger (top 30)"), std::string::npos) << wide.output;
 

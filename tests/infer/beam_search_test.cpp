@@ -118,6 +118,35 @@ TEST(BeamSearch, ExhaustiveBeamMatchesTeacherForcedLogProbabilities) {
   }
 }
 
+// Renormalised over the trie, the exhaustive beam is a distribution over the items: their
+// probabilities sum to 1. Without it the mass on codes that name no item is lost (sum < 1).
+// A beam narrower than the trie still returns only real items and never a NaN score.
+TEST(BeamSearch, RenormalizedScoresAreADistributionOverTheItems) {
+  auto ids = random_semantic_ids(25, 4);
+  auto model = small_tiger(*ids);
+  std::vector<std::vector<std::int32_t>> histories = {{3, 7, 1}, {12}};
+  for (bool renormalize : {false, true}) {
+    TigerRecommender recommender(model, ids, {25, true, renormalize});
+    for (const auto& r : recommender.generate({}, views(histories))) {
+      ASSERT_EQ(r.items.size(), 25u);
+      double total = 0;
+      for (auto s : r.scores) total += std::exp(static_cast<double>(s));
+      if (renormalize) {
+        EXPECT_NEAR(total, 1.0, 1e-4);
+      } else {
+        EXPECT_LT(total, 0.9);
+      }
+    }
+  }
+  TigerRecommender narrow(model, ids, {64, true, true});
+  const auto many = random_histories(20, 25, 9);
+  for (const auto& r : narrow.generate({}, views(many))) {
+    ASSERT_EQ(r.items.size(), 25u);  // fewer valid IDs than beams: dead beams are dropped
+    EXPECT_EQ(r.invalid, 0);
+    for (auto s : r.scores) EXPECT_TRUE(std::isfinite(s));
+  }
+}
+
 TEST(BeamSearch, KvCacheGivesTheSameResultsAsFullRecomputation) {
   auto ids = random_semantic_ids(60, 6);
   auto model = small_tiger(*ids, /*user_buckets=*/16);

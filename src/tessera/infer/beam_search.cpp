@@ -42,8 +42,14 @@ std::vector<GeneratedItems> constrained_beam_search(models::TigerImpl& model, co
 
   for (std::int64_t step = 0; step < levels; ++step) {
     const auto K = model.spec.level_sizes[static_cast<std::size_t>(step)];
-    auto logp = torch::log_softmax(model.decode_step(state), -1);  // [B*beams, K]
-    auto candidates = (logp + trie_mask(trie, nodes, K) + beam_scores.reshape({-1, 1})).reshape({B, beams * K});
+    const auto logits = model.decode_step(state);  // [B*beams, K]
+    const auto mask = trie_mask(trie, nodes, K);
+    // A dead beam's row is all -inf, whose softmax over allowed codes is NaN: keep it at -inf
+    // (and keep masked codes at -inf, which nan_to_num would otherwise make finite).
+    constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+    const auto logp = options.renormalize ? torch::log_softmax(logits + mask, -1).nan_to_num(kNegInf, c10::nullopt, kNegInf)
+                                          : torch::log_softmax(logits, -1) + mask;
+    auto candidates = (logp + beam_scores.reshape({-1, 1})).reshape({B, beams * K});
     const auto keep = std::min<std::int64_t>(options.beam_width, beams * K);
     auto [top_scores, top_index] = candidates.topk(keep, 1);  // sorted, best first
     auto origin = top_index.div(K, "floor");                   // beam each candidate extends

@@ -6,7 +6,9 @@
 // Scores are sequence log-probabilities under the model (sum over levels of the log-softmax
 // over that level's codes), so beams of different prefixes compare fairly. Codes the trie does
 // not allow are masked to -inf before each top-k; a request whose trie has fewer than
-// beam_width valid continuations keeps fewer beams (never an invalid one).
+// beam_width valid continuations keeps fewer beams (never an invalid one). With renormalize,
+// each level's softmax runs over the allowed codes only, so the mass the model puts on codes
+// that name no item is given back to the valid ones in proportion.
 
 #include <cstdint>
 #include <vector>
@@ -19,6 +21,7 @@ namespace tessera::infer {
 struct BeamSearchOptions {
   std::int64_t beam_width = 20;  // beams kept per request = longest list returned
   bool kv_cache = true;          // false: re-run the decoder over the whole prefix at each step
+  bool renormalize = false;      // softmax over the trie's allowed codes instead of all codes
 };
 
 // One request's result: distinct items, best first, with their log-probabilities.
