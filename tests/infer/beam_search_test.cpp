@@ -120,7 +120,7 @@ TEST(BeamSearch, ExhaustiveBeamMatchesTeacherForcedLogProbabilities) {
 
 // Renormalised over the trie, the exhaustive beam is a distribution over the items: their
 // probabilities sum to 1. Without it the mass on codes that name no item is lost (sum < 1).
-// A beam narrower than the trie still returns only real items and never a NaN score.
+// A beam wider than the catalogue (dead beams) still returns only real items and never a NaN score.
 TEST(BeamSearch, RenormalizedScoresAreADistributionOverTheItems) {
   auto ids = random_semantic_ids(25, 4);
   auto model = small_tiger(*ids);
