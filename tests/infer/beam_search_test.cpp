@@ -200,6 +200,75 @@ TEST(BeamSearch, LengthGroupedBatchEqualsOneByOne) {
   }
 }
 
+TEST(SemanticIdTrie, ParentsAndItemCountsDescribeTheTree) {
+  auto ids = random_semantic_ids(40, 14);
+  SemanticIdTrie trie(*ids);
+  EXPECT_EQ(trie.num_items(), 40);
+  EXPECT_EQ(trie.items_under(0), 40);
+  EXPECT_EQ(trie.parent(0), SemanticIdTrie::kNoNode);
+  for (std::int32_t item = 1; item <= 40; ++item) {
+    auto node = trie.leaf(item);
+    EXPECT_EQ(trie.item(node), item);
+    EXPECT_EQ(trie.items_under(node), 1);
+    int depth = 0;
+    for (; trie.parent(node) != SemanticIdTrie::kNoNode; node = trie.parent(node)) ++depth;
+    EXPECT_EQ(node, 0);
+    EXPECT_EQ(depth, 3);
+  }
+  for (std::int32_t node = 0; node < static_cast<std::int32_t>(trie.num_nodes()); ++node) {
+    if (trie.item(node) != 0) continue;
+    std::int32_t sum = 0;
+    for (auto c : trie.children(node)) sum += trie.items_under(c);
+    EXPECT_EQ(sum, trie.items_under(node)) << "node " << node;
+  }
+}
+
+// Excluding history inside the search: with a beam wide enough to hold every item, the result is
+// the unexcluded ranking with the history removed (same order, same scores); with a narrow beam,
+// lists stay full and never hold a history item, also when a whole subtree is excluded.
+TEST(BeamSearch, ExcludedItemsAreSkippedAndListsStayFull) {
+  auto ids = random_semantic_ids(30, 15);
+  auto model = small_tiger(*ids);
+  auto histories = random_histories(12, 30, 16);
+  // One history covers every item under one level-1 code, so that whole subtree is closed.
+  std::vector<std::int32_t> subtree;
+  for (std::int32_t item = 1; item <= 30; ++item) {
+    if (ids->code(item)[0] == ids->code(1)[0]) subtree.push_back(item);
+  }
+  histories.push_back(subtree);
+  TigerRecommender recommender(model, ids, {64, true});
+  const auto all = recommender.generate({}, views(histories));
+  const auto excluded = recommender.generate({}, views(histories), /*exclude_history=*/true);
+  for (std::size_t i = 0; i < histories.size(); ++i) {
+    const std::set<std::int32_t> history(histories[i].begin(), histories[i].end());
+    std::vector<std::int32_t> expected_items;
+    std::vector<float> expected_scores;
+    for (std::size_t j = 0; j < all[i].items.size(); ++j) {
+      if (history.count(all[i].items[j])) continue;
+      expected_items.push_back(all[i].items[j]);
+      expected_scores.push_back(all[i].scores[j]);
+    }
+    ASSERT_EQ(excluded[i].items, expected_items) << "request " << i;
+    for (std::size_t j = 0; j < expected_scores.size(); ++j) EXPECT_NEAR(excluded[i].scores[j], expected_scores[j], 1e-5);
+  }
+  recommender.options().beam_width = 5;
+  const auto narrow = recommender.generate({}, views(histories), true);
+  for (std::size_t i = 0; i < histories.size(); ++i) {
+    const std::set<std::int32_t> history(histories[i].begin(), histories[i].end());
+    ASSERT_EQ(narrow[i].items.size(), 5u) << "request " << i;
+    for (auto item : narrow[i].items) EXPECT_EQ(history.count(item), 0u) << "request " << i << " item " << item;
+  }
+  // Excluding every item leaves nothing, and an item outside the catalogue is an error.
+  std::vector<std::int32_t> every(30);
+  for (std::int32_t item = 1; item <= 30; ++item) every[static_cast<std::size_t>(item - 1)] = item;
+  std::vector<std::span<const std::int32_t>> one = {every};
+  EXPECT_TRUE(recommender.generate({}, one, true)[0].items.empty());
+  auto memory = model->encode(model->history_tokens(ids->codes, one), torch::Tensor());
+  std::vector<std::int32_t> outside = {31};
+  std::vector<std::span<const std::int32_t>> bad = {outside};
+  EXPECT_THROW(constrained_beam_search(*model, SemanticIdTrie(*ids), memory, {5, true}, bad), Error);
+}
+
 TEST(BeamSearch, RejectsUnknownItemsAndEmptyHistories) {
   auto ids = random_semantic_ids(10, 11);
   auto model = small_tiger(*ids);

@@ -24,7 +24,7 @@ double timed_batch(infer::TigerRecommender& recommender, bool kv_cache, std::spa
                    const std::vector<std::span<const std::int32_t>>& histories, Lists* lists) {
   recommender.options().kv_cache = kv_cache;
   const auto start = std::chrono::steady_clock::now();
-  *lists = recommender.recommend(users, histories);
+  *lists = recommender.recommend(users, histories, false);
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 

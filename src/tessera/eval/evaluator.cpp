@@ -111,7 +111,7 @@ EvalResult evaluate_lists(ListRecommender& recommender, const data::Dataset& dat
       histories.push_back(examples[static_cast<std::size_t>(i)].history);
       users.push_back(examples[static_cast<std::size_t>(i)].user);
     }
-    const auto lists = recommender.recommend(users, histories);
+    const auto lists = recommender.recommend(users, histories, options.exclude_history);
     if (static_cast<std::int64_t>(lists.size()) != end - begin) {
       throw Error("recommender '" + model + "' returned " + std::to_string(lists.size()) + " lists for " +
                   std::to_string(end - begin) + " users");

@@ -25,9 +25,13 @@ class ListRecommender {
 
   // users: B dataset user IDs (models may ignore them); histories: B item-ID sequences in time
   // order, IDs in 1..num_items, non-empty, valid only during the call. Returns B lists of
-  // distinct item IDs, best first. Called under at::NoGradGuard.
+  // distinct item IDs, best first. With exclude_history, no list holds an item of its user's
+  // history: the recommender leaves them out while it builds the list, so the list keeps its
+  // full length (the evaluation's mask for score-based models, ranking.h::exclude_history_).
+  // Called under at::NoGradGuard.
   virtual std::vector<std::vector<std::int32_t>> recommend(std::span<const std::int64_t> users,
-                                                           const std::vector<std::span<const std::int32_t>>& histories) = 0;
+                                                           const std::vector<std::span<const std::int32_t>>& histories,
+                                                           bool exclude_history) = 0;
 };
 
 }  // namespace tessera::eval

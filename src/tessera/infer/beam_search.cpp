@@ -1,7 +1,9 @@
 #include "tessera/infer/beam_search.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <unordered_map>
 
 #include "tessera/core/error.h"
 
@@ -9,16 +11,46 @@ namespace tessera::infer {
 
 namespace {
 
-// Additive mask [N, K]: 0 where the trie allows code k after nodes[n], -inf elsewhere (and
-// everywhere for a dead beam, node == kNoNode).
-torch::Tensor trie_mask(const SemanticIdTrie& trie, const std::vector<std::int32_t>& nodes, std::int64_t K) {
+// The trie nodes every item under which is excluded, sorted: the excluded leaves and each
+// ancestor whose subtree holds only excluded items.
+std::vector<std::int32_t> closed_nodes(const SemanticIdTrie& trie, std::span<const std::int32_t> excluded, std::size_t request) {
+  std::vector<std::int32_t> items(excluded.begin(), excluded.end());
+  std::sort(items.begin(), items.end());
+  items.erase(std::unique(items.begin(), items.end()), items.end());
+  std::unordered_map<std::int32_t, std::int32_t> excluded_under;  // node -> excluded items under it
+  for (auto item : items) {
+    if (item < 1 || item > trie.num_items()) {
+      throw Error("beam search: excluded item " + std::to_string(item) + " of request " + std::to_string(request) +
+                  " is outside 1.." + std::to_string(trie.num_items()));
+    }
+    for (auto node = trie.leaf(item); node != SemanticIdTrie::kNoNode; node = trie.parent(node)) ++excluded_under[node];
+  }
+  std::vector<std::int32_t> closed;
+  for (auto [node, count] : excluded_under) {
+    if (count == trie.items_under(node)) closed.push_back(node);
+  }
+  std::sort(closed.begin(), closed.end());
+  return closed;
+}
+
+// Additive mask [N, K]: 0 where the trie allows code k after nodes[n] and the child is not
+// closed for row n's request (row n / beams), -inf elsewhere (and everywhere for a dead beam,
+// node == kNoNode).
+torch::Tensor trie_mask(const SemanticIdTrie& trie, const std::vector<std::int32_t>& nodes, std::int64_t K,
+                        const std::vector<std::vector<std::int32_t>>& closed, std::int64_t beams) {
   const auto N = static_cast<std::int64_t>(nodes.size());
   auto mask = torch::full({N, K}, -std::numeric_limits<float>::infinity());
   auto* m = mask.data_ptr<float>();
   for (std::int64_t n = 0; n < N; ++n) {
-    if (nodes[static_cast<std::size_t>(n)] == SemanticIdTrie::kNoNode) continue;
-    for (auto code : trie.codes(nodes[static_cast<std::size_t>(n)])) {
-      if (code < K) m[n * K + code] = 0.0f;
+    const auto node = nodes[static_cast<std::size_t>(n)];
+    if (node == SemanticIdTrie::kNoNode) continue;
+    const auto codes = trie.codes(node);
+    const auto children = trie.children(node);
+    const std::vector<std::int32_t>* shut = closed.empty() ? nullptr : &closed[static_cast<std::size_t>(n / beams)];
+    for (std::size_t i = 0; i < codes.size(); ++i) {
+      if (codes[i] >= K) continue;
+      if (shut && std::binary_search(shut->begin(), shut->end(), children[i])) continue;
+      m[n * K + codes[i]] = 0.0f;
     }
   }
   return mask;
@@ -27,7 +59,8 @@ torch::Tensor trie_mask(const SemanticIdTrie& trie, const std::vector<std::int32
 }  // namespace
 
 std::vector<GeneratedItems> constrained_beam_search(models::TigerImpl& model, const SemanticIdTrie& trie,
-                                                    const models::TigerMemory& memory, const BeamSearchOptions& options) {
+                                                    const models::TigerMemory& memory, const BeamSearchOptions& options,
+                                                    std::span<const std::span<const std::int32_t>> excluded) {
   if (options.beam_width < 1) throw Error("beam search: beam_width must be at least 1");
   if (trie.num_levels() != model.num_levels()) {
     throw Error("beam search: the semantic IDs have " + std::to_string(trie.num_levels()) + " levels but the model generates " +
@@ -35,6 +68,11 @@ std::vector<GeneratedItems> constrained_beam_search(models::TigerImpl& model, co
   }
   const auto B = memory.memory.size(0);
   const auto levels = model.num_levels();
+  if (!excluded.empty() && static_cast<std::int64_t>(excluded.size()) != B) {
+    throw Error("beam search: " + std::to_string(excluded.size()) + " excluded-item lists for " + std::to_string(B) + " requests");
+  }
+  std::vector<std::vector<std::int32_t>> closed;  // per request, when excluding
+  for (std::size_t b = 0; b < excluded.size(); ++b) closed.push_back(closed_nodes(trie, excluded[b], b));
   auto state = model.start_decoding(memory, options.kv_cache);
   std::int64_t beams = 1;                   // beams per request so far
   std::vector<std::int32_t> nodes(static_cast<std::size_t>(B), 0);  // trie node of each row
@@ -43,7 +81,7 @@ std::vector<GeneratedItems> constrained_beam_search(models::TigerImpl& model, co
   for (std::int64_t step = 0; step < levels; ++step) {
     const auto K = model.spec.level_sizes[static_cast<std::size_t>(step)];
     const auto logits = model.decode_step(state);  // [B*beams, K]
-    const auto mask = trie_mask(trie, nodes, K);
+    const auto mask = trie_mask(trie, nodes, K, closed, beams);
     // A dead beam's row is all -inf, whose softmax over allowed codes is NaN: keep it at -inf
     // (and keep masked codes at -inf, which nan_to_num would otherwise make finite).
     constexpr double kNegInf = -std::numeric_limits<double>::infinity();

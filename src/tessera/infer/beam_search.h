@@ -9,8 +9,14 @@
 // beam_width valid continuations keeps fewer beams (never an invalid one). With renormalize,
 // each level's softmax runs over the allowed codes only, so the mass the model puts on codes
 // that name no item is given back to the valid ones in proportion.
+//
+// Excluded items (e.g. each user's history, for "history excluded" evaluation and serving) are
+// removed from the trie per request: a code is masked when every item under it is excluded, so
+// no beam is spent on them and a request still gets beam_width other items when the catalogue
+// has them (filtering the finished list instead would leave it short).
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "tessera/infer/semantic_id_trie.h"
@@ -32,9 +38,11 @@ struct GeneratedItems {
 };
 
 // model must be in eval mode; call under torch::NoGradGuard. memory: model.encode() of B
-// requests. Returns B results. Throws tessera::Error if beam_width < 1 or the trie's depth
-// differs from the model's number of levels.
+// requests. excluded: empty, or B lists of items (1..num_items, any order, repeats allowed) that
+// request b must not return. Returns B results. Throws tessera::Error if beam_width < 1, the
+// trie's depth differs from the model's number of levels, or excluded is malformed.
 std::vector<GeneratedItems> constrained_beam_search(models::TigerImpl& model, const SemanticIdTrie& trie,
-                                                    const models::TigerMemory& memory, const BeamSearchOptions& options);
+                                                    const models::TigerMemory& memory, const BeamSearchOptions& options,
+                                                    std::span<const std::span<const std::int32_t>> excluded = {});
 
 }  // namespace tessera::infer

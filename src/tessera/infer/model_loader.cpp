@@ -1,7 +1,5 @@
 #include "tessera/infer/model_loader.h"
 
-#include <unordered_set>
-
 #include "tessera/core/error.h"
 #include "tessera/train/checkpoint.h"
 #include "tessera/train/tiger_task.h"
@@ -47,20 +45,14 @@ std::vector<std::vector<ScoredItem>> LoadedModel::recommend(std::span<const std:
     auto scores = score_next_items(*sequence_model_, histories, config_.max_len, timestamps);
     return top_k_items(scores, k, exclude_history ? &histories : nullptr);
   }
-  std::int64_t longest = 0;
-  for (const auto& h : histories) longest = std::max<std::int64_t>(longest, static_cast<std::int64_t>(h.size()));
+  // The beam search itself skips history items when asked, so a beam of k is enough.
   const auto configured = tiger_->options().beam_width;
-  tiger_->options().beam_width = std::max(configured, k + (exclude_history ? longest : 0));
-  auto generated = tiger_->generate(users, histories);
+  tiger_->options().beam_width = std::max(configured, k);
+  auto generated = tiger_->generate(users, histories, exclude_history);
   tiger_->options().beam_width = configured;
-  for (std::size_t b = 0; b < generated.size(); ++b) {
-    std::unordered_set<std::int32_t> seen;
-    if (exclude_history) seen.insert(histories[b].begin(), histories[b].end());
+  for (auto& g : generated) {
     auto& list = out.emplace_back();
-    for (std::size_t i = 0; i < generated[b].items.size() && static_cast<std::int64_t>(list.size()) < k; ++i) {
-      if (seen.count(generated[b].items[i])) continue;
-      list.push_back({generated[b].items[i], generated[b].scores[i]});
-    }
+    for (std::size_t i = 0; i < g.items.size() && static_cast<std::int64_t>(list.size()) < k; ++i) list.push_back({g.items[i], g.scores[i]});
   }
   return out;
 }

@@ -36,7 +36,7 @@ class LoadedModel {
   eval::EvalResult evaluate(const data::Dataset& dataset, const eval::EvalOptions& options);
 
   // Top k items after each history, best first; with exclude_history, items of the history
-  // are never returned. TIGER widens its beam to k (+ the history length when excluding) if the
+  // are never returned (TIGER's beam search skips them). TIGER widens its beam to k if the
   // configured beam is narrower. users: dataset user IDs for TIGER's user token, or empty.
   // timestamps: one list per history (same lengths); required when uses_time(), else ignored.
   std::vector<std::vector<ScoredItem>> recommend(std::span<const std::int64_t> users,

@@ -11,6 +11,9 @@ SemanticIdTrie::SemanticIdTrie(const tokenize::SemanticIds& ids) : num_levels_(i
   // Build with ordered maps, then flatten to CSR (children sorted by code).
   std::vector<std::map<std::int32_t, std::int32_t>> edges(1);
   std::vector<std::int32_t> items(1, 0);
+  parent_.push_back(kNoNode);
+  items_under_.push_back(0);
+  item_leaf_.assign(static_cast<std::size_t>(ids.num_items) + 1, kNoNode);
   for (std::int64_t item = 1; item <= ids.num_items; ++item) {
     std::int32_t node = 0;
     for (auto c : ids.code(item)) {
@@ -18,14 +21,19 @@ SemanticIdTrie::SemanticIdTrie(const tokenize::SemanticIds& ids) : num_levels_(i
       if (inserted) {
         edges.emplace_back();
         items.push_back(0);
+        parent_.push_back(node);
+        items_under_.push_back(0);
       }
       node = it->second;
+      ++items_under_[static_cast<std::size_t>(node)];
     }
+    ++items_under_[0];
     if (items[static_cast<std::size_t>(node)] != 0) {
       throw Error("semantic IDs: items " + std::to_string(items[static_cast<std::size_t>(node)]) + " and " + std::to_string(item) +
                   " share the same ID");
     }
     items[static_cast<std::size_t>(node)] = static_cast<std::int32_t>(item);
+    item_leaf_[static_cast<std::size_t>(item)] = node;
   }
   child_begin_.reserve(edges.size() + 1);
   child_begin_.push_back(0);

@@ -32,12 +32,20 @@ class SemanticIdTrie {
   std::int32_t child(std::int32_t node, std::int32_t code) const;
   // The item at a leaf (depth num_levels), or 0 for an inner node.
   std::int32_t item(std::int32_t node) const { return leaf_item_[static_cast<std::size_t>(node)]; }
+  // The leaf of item 1..num_items, the parent of a node (kNoNode for the root), and how many
+  // items lie under a node (1 at a leaf).
+  std::int32_t leaf(std::int32_t item) const { return item_leaf_[static_cast<std::size_t>(item)]; }
+  std::int32_t parent(std::int32_t node) const { return parent_[static_cast<std::size_t>(node)]; }
+  std::int32_t items_under(std::int32_t node) const { return items_under_[static_cast<std::size_t>(node)]; }
+  std::int64_t num_items() const { return static_cast<std::int64_t>(item_leaf_.size()) - 1; }
 
  private:
   std::int32_t num_levels_ = 0;
   std::vector<std::int64_t> child_begin_;  // per node + 1, CSR offsets into child_code_/child_node_
   std::vector<std::int32_t> child_code_, child_node_;
   std::vector<std::int32_t> leaf_item_;    // per node
+  std::vector<std::int32_t> parent_, items_under_;  // per node
+  std::vector<std::int32_t> item_leaf_;    // per item, index 0 unused
 };
 
 }  // namespace tessera::infer

@@ -58,7 +58,8 @@ TigerRecommender::TigerRecommender(std::shared_ptr<models::TigerImpl> model, std
 }
 
 std::vector<GeneratedItems> TigerRecommender::generate(std::span<const std::int64_t> users,
-                                                       const std::vector<std::span<const std::int32_t>>& histories) {
+                                                       const std::vector<std::span<const std::int32_t>>& histories,
+                                                       bool exclude_history) {
   if (!users.empty() && users.size() != histories.size()) throw Error("tiger: one user per history is required");
   for (const auto& h : histories) {
     if (h.empty()) throw Error("tiger: a history must hold at least one item");
@@ -75,7 +76,9 @@ std::vector<GeneratedItems> TigerRecommender::generate(std::span<const std::int6
     buckets = torch::tensor(b, torch::kLong);
   }
   auto memory = encode_by_length(*model_, ids_->codes, histories, buckets);
-  auto results = constrained_beam_search(*model_, trie_, memory, options_);
+  auto results = constrained_beam_search(*model_, trie_, memory, options_,
+                                         exclude_history ? std::span<const std::span<const std::int32_t>>(histories)
+                                                         : std::span<const std::span<const std::int32_t>>());
   for (auto& r : results) {
     std::unordered_set<std::int32_t> seen;
     invalid_generated_ += r.invalid;
@@ -88,8 +91,9 @@ std::vector<GeneratedItems> TigerRecommender::generate(std::span<const std::int6
 }
 
 std::vector<std::vector<std::int32_t>> TigerRecommender::recommend(std::span<const std::int64_t> users,
-                                                                   const std::vector<std::span<const std::int32_t>>& histories) {
-  auto generated = generate(users, histories);
+                                                                   const std::vector<std::span<const std::int32_t>>& histories,
+                                                                   bool exclude_history) {
+  auto generated = generate(users, histories, exclude_history);
   std::vector<std::vector<std::int32_t>> lists;
   lists.reserve(generated.size());
   for (auto& g : generated) lists.push_back(std::move(g.items));

@@ -27,11 +27,14 @@ class TigerRecommender : public eval::ListRecommender {
   std::string name() const override { return name_; }
   std::int64_t max_list_length() const override { return options_.beam_width; }
   std::vector<std::vector<std::int32_t>> recommend(std::span<const std::int64_t> users,
-                                                   const std::vector<std::span<const std::int32_t>>& histories) override;
+                                                   const std::vector<std::span<const std::int32_t>>& histories,
+                                                   bool exclude_history) override;
 
   // Items with their log-probabilities, best first, at most beam_width per request. users may be
-  // empty (no user token: bucket 0 is used when the model has user buckets).
-  std::vector<GeneratedItems> generate(std::span<const std::int64_t> users, const std::vector<std::span<const std::int32_t>>& histories);
+  // empty (no user token: bucket 0 is used when the model has user buckets). With
+  // exclude_history, the beam search skips each request's history items (beam_search.h).
+  std::vector<GeneratedItems> generate(std::span<const std::int64_t> users, const std::vector<std::span<const std::int32_t>>& histories,
+                                       bool exclude_history = false);
 
   BeamSearchOptions& options() { return options_; }
 

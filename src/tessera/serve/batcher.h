@@ -57,7 +57,7 @@ struct BatchJob {
   std::vector<std::vector<std::int64_t>> timestamps;  // one list per history when model->uses_time(), else empty
   std::int64_t k = 10;
   bool exclude_history = false;
-  std::string key;                                   // model->batch_key(k, exclude_history, histories)
+  std::string key;                                   // model->batch_key(k, exclude_history)
   std::chrono::steady_clock::time_point deadline;    // not started by then: kExpired
   std::chrono::steady_clock::time_point enqueued;    // set by submit()
   std::promise<BatchOutcome> outcome;                // fulfilled exactly once by a worker

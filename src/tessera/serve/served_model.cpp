@@ -40,11 +40,9 @@ std::shared_ptr<ServedModel> ServedModel::load(const std::string& bundle_path, c
   return model;
 }
 
-std::string ServedModel::batch_key(std::int64_t k, bool exclude_history, const std::vector<std::vector<std::int32_t>>& histories) const {
+std::string ServedModel::batch_key(std::int64_t k, bool exclude_history) const {
   if (!semantic_ids_) return fmt::format("k{}/x{}", k, exclude_history ? 1 : 0);
-  std::size_t longest = 0;
-  for (const auto& h : histories) longest = std::max(longest, h.size());
-  const auto beam = std::max<std::int64_t>(beam_width_, k + (exclude_history ? static_cast<std::int64_t>(longest) : 0));
+  const auto beam = std::max<std::int64_t>(beam_width_, k);
   return fmt::format("k{}/x{}/beam{}", k, exclude_history ? 1 : 0, beam);
 }
 

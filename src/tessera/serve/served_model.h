@@ -44,9 +44,8 @@ class ServedModel {
 
   // Requests with equal keys give the same answers whether run alone or in one batch, so the
   // batcher only groups equal keys: k and exclude_history always, and for TIGER the beam width
-  // LoadedModel::recommend will use (it widens the beam by the longest history when excluding).
-  // histories: the request's own histories.
-  std::string batch_key(std::int64_t k, bool exclude_history, const std::vector<std::vector<std::int32_t>>& histories) const;
+  // LoadedModel::recommend will use (the configured width, or k if larger).
+  std::string batch_key(std::int64_t k, bool exclude_history) const;
 
   // Top k for each history (LoadedModel::recommend, no user token). Only worker `worker` may call
   // with that index, and one call at a time per index.

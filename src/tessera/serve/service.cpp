@@ -55,7 +55,7 @@ Reply RecommendService::recommend(std::string_view body) {
     job->histories = std::move(request.histories);
     job->k = request.k;
     job->exclude_history = request.exclude_history;
-    job->key = job->model->batch_key(job->k, job->exclude_history, job->histories);
+    job->key = job->model->batch_key(job->k, job->exclude_history);
     job->deadline = arrived + options_.request_timeout;
     auto outcome_future = job->outcome.get_future();
     switch (batcher_.submit(job)) {
