@@ -143,6 +143,9 @@ void add_bench_command(CLI::App& app) {
                   "TIGER benchmarks: build the semantic IDs from these item vectors instead (content, item2vec or fused)");
   cmd->add_option("--ids-method", args->options.ids_method,
                   "TIGER benchmarks: tokenize with this method instead (rq-kmeans, rq-vae or random)");
+  cmd->add_option("--ids-codebook-size", args->options.ids_codebook_size,
+                  "TIGER benchmarks: codes per level of the semantic IDs instead of the benchmark's (256)")
+      ->check(CLI::Range(2, 65536));
   add_decode_command(*cmd);
   add_bench_serve_command(*cmd);
   add_combine_command(*cmd);
@@ -162,6 +165,7 @@ void add_bench_command(CLI::App& app) {
     if (args->options.seeds > 0) command += " --seeds " + std::to_string(args->options.seeds);
     if (!args->options.ids_embedding.empty()) command += " --ids " + args->options.ids_embedding;
     if (!args->options.ids_method.empty()) command += " --ids-method " + args->options.ids_method;
+    if (args->options.ids_codebook_size != 0) command += " --ids-codebook-size " + std::to_string(args->options.ids_codebook_size);
     if (args->options.resume) command += " --resume";
     args->options.command_line = command;
     print_result(args->name, bench::run_benchmark(args->name, args->options));

@@ -91,6 +91,14 @@ TEST(BenchmarkSpecs, IdsOptionsReplaceTheRecipeOfATigerBenchmark) {
   options.ids_method = "random";
   EXPECT_EQ(semantic_id_recipes(tiger, options)[0].label, "random");
 
+  BenchOptions codes;
+  codes.ids_codebook_size = 64;
+  recipes = semantic_id_recipes(tiger, codes);
+  EXPECT_EQ(recipes[0].tokenizer.codebook_size, 64);
+  EXPECT_EQ(recipes[0].tokenizer.num_codebooks, tiger.semantic_ids[0].tokenizer.num_codebooks);
+  EXPECT_EQ(recipes[0].tokenizer.method, tiger.semantic_ids[0].tokenizer.method);
+  EXPECT_EQ(recipes[0].label, tiger.semantic_ids[0].label + "-k64");
+
   BenchOptions bad;
   bad.ids_embedding = "title";
   EXPECT_THROW(semantic_id_recipes(tiger, bad), Error);
@@ -101,6 +109,9 @@ TEST(BenchmarkSpecs, IdsOptionsReplaceTheRecipeOfATigerBenchmark) {
   ids.ids_embedding = "content";
   EXPECT_THROW(semantic_id_recipes(spec_named("tiger-beauty-ablation"), ids), Error);
   EXPECT_THROW(semantic_id_recipes(spec_named("sasrec-beauty"), ids), Error);
+  BenchOptions one_code;
+  one_code.ids_codebook_size = -1;  // the tokenizer's own check refuses it
+  EXPECT_THROW(semantic_id_recipes(tiger, one_code), Error);
 }
 
 TEST(BenchmarkSpecs, EverySemanticIdRecipePassesTheCheckThatBuildingRuns) {

@@ -349,9 +349,10 @@ const nlohmann::json& variant_named(const nlohmann::json& variants, const std::s
 
 std::vector<SemanticIdRecipe> semantic_id_recipes(const BenchmarkSpec& spec, const BenchOptions& options) {
   auto recipes = spec.semantic_ids;
-  if (options.ids_embedding.empty() && options.ids_method.empty()) return recipes;
+  if (options.ids_embedding.empty() && options.ids_method.empty() && options.ids_codebook_size == 0) return recipes;
   if (recipes.size() != 1) {
-    throw Error(fmt::format("benchmark '{}': --ids and --ids-method apply to a TIGER benchmark with one kind of semantic IDs; {}",
+    throw Error(fmt::format("benchmark '{}': --ids, --ids-method and --ids-codebook-size apply to a TIGER benchmark with one kind of "
+                            "semantic IDs; {}",
                             spec.name, recipes.empty() ? "it trains no semantic IDs" : "it compares several (an ablation)"));
   }
   auto& r = recipes[0];
@@ -360,13 +361,16 @@ std::vector<SemanticIdRecipe> semantic_id_recipes(const BenchmarkSpec& spec, con
     r.tokenizer.method = options.ids_method;
     r.tokenizer.balanced = r.tokenizer.method == "rq-kmeans";
   }
+  if (options.ids_codebook_size != 0) r.tokenizer.codebook_size = options.ids_codebook_size;
   try {
     check_recipe(r);
   } catch (const Error& e) {
-    throw Error(fmt::format("benchmark '{}' with --ids '{}' --ids-method '{}': {}", spec.name, r.embedding, r.tokenizer.method, e.what()));
+    throw Error(fmt::format("benchmark '{}' with --ids '{}' --ids-method '{}' --ids-codebook-size {}: {}", spec.name, r.embedding,
+                            r.tokenizer.method, r.tokenizer.codebook_size, e.what()));
   }
   r.label = r.tokenizer.method == "random" ? "random" : r.embedding;
   if (r.tokenizer.method == "rq-vae") r.label += "-rq-vae";
+  if (options.ids_codebook_size != 0) r.label += fmt::format("-k{}", r.tokenizer.codebook_size);
   return recipes;
 }
 

@@ -84,13 +84,15 @@ struct BenchOptions {
   std::string ids_embedding;                // TIGER benchmarks with one recipe: item vectors for the semantic IDs
                                             // ("content", "item2vec" or "fused"); empty = the benchmark's own
   std::string ids_method;                   // and/or the tokenizer ("rq-kmeans", "rq-vae", "random"); empty = own
+  int ids_codebook_size = 0;                // and/or the codes per level (K); 0 = the benchmark's own (256)
   bool resume = false;                      // continue each training run from its last.ckpt in work_dir when
                                             // there is one (same config); a finished run is only evaluated
   std::string command_line;                 // the exact command, recorded in the result
 };
 
-// The benchmark's semantic-ID recipes with options.ids_embedding / ids_method applied. The label
-// (and so the run folder) then names the IDs, e.g. "item2vec" or "fused-rq-vae", so a run with
+// The benchmark's semantic-ID recipes with options.ids_embedding / ids_method / ids_codebook_size
+// applied. The label (and so the run folder) then names the IDs, e.g. "item2vec", "fused-rq-vae"
+// or "fused-k64", so a run with
 // other IDs never resumes from, or overwrites, the default one. Throws tessera::Error for an
 // unknown value, or when the benchmark has no recipe or several (an ablation).
 std::vector<SemanticIdRecipe> semantic_id_recipes(const BenchmarkSpec& spec, const BenchOptions& options);
