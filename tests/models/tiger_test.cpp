@@ -1,3 +1,5 @@
+#include <set>
+
 #include <gtest/gtest.h>
 
 #include "infer/tiger_fixture.h"
@@ -90,6 +92,45 @@ TEST(Tiger, TiedOutputScoresCodesWithTheirEmbeddingRows) {
   ASSERT_TRUE(grad.defined());
   EXPECT_GT(grad.narrow(0, model->token(1, 0), 6).abs().sum().item<double>(), 0.0);
   EXPECT_EQ(grad.narrow(0, model->token(0, 0), 8).abs().sum().item<double>(), 0.0);
+}
+
+// item_buckets: each history item gets one embedding row of its own, the same wherever it
+// occurs, and padding gets none.
+TEST(Tiger, ItemBucketsGiveEachHistoryItemItsOwnEmbedding) {
+  auto ids = testing::random_semantic_ids(12, 1);
+  auto spec = testing::small_tiger(*ids)->spec;
+  spec.item_buckets = 1000003;
+  auto model = std::make_shared<TigerImpl>(spec);
+  std::vector<std::int32_t> all = {1, 2, 3, 4, 5, 6};
+  std::vector<std::int32_t> rest = {7, 8, 9, 10, 11, 12};
+  std::vector<std::int32_t> again = {12, 3};  // left-padded: 4 padding items, then 12 and 3
+  std::vector<std::span<const std::int32_t>> histories = {all, rest, again};
+  const auto tokens = model->history_tokens(ids->codes, histories);
+  const auto buckets = model->item_buckets_of(tokens);
+  ASSERT_EQ(buckets.size(0), 3);
+  ASSERT_EQ(buckets.size(1), 6);
+  std::set<std::int64_t> distinct;
+  for (int r = 0; r < 2; ++r) {
+    for (int i = 0; i < 6; ++i) {
+      const auto b = buckets[r][i].item<std::int64_t>();
+      EXPECT_GE(b, 0);
+      EXPECT_LT(b, spec.item_buckets);
+      distinct.insert(b);
+    }
+  }
+  EXPECT_EQ(distinct.size(), 12u);  // 12 items, a million buckets
+  EXPECT_EQ(buckets[2][4].item<std::int64_t>(), buckets[1][5].item<std::int64_t>());  // item 12
+  EXPECT_EQ(buckets[2][5].item<std::int64_t>(), buckets[0][2].item<std::int64_t>());  // item 3
+
+  // Only the rows of real items receive gradient; the padding items' row (key 0) does not.
+  auto memory = model->encode(tokens.narrow(0, 2, 1), torch::Tensor());
+  memory.memory.sum().backward();
+  const auto grad = model->item_embedding->weight.grad();
+  ASSERT_TRUE(grad.defined());
+  EXPECT_GT(grad[buckets[2][4].item<std::int64_t>()].abs().sum().item<double>(), 0.0);
+  EXPECT_GT(grad[buckets[2][5].item<std::int64_t>()].abs().sum().item<double>(), 0.0);
+  EXPECT_EQ(grad[buckets[2][0].item<std::int64_t>()].abs().sum().item<double>(), 0.0);
+  EXPECT_EQ(grad.abs().sum(1).gt(0).sum().item<std::int64_t>(), 2);
 }
 
 TEST(Tiger, UserBucketsAreStableAndInRange) {

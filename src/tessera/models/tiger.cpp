@@ -1,6 +1,7 @@
 #include "tessera/models/tiger.h"
 
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 #include "tessera/core/error.h"
@@ -53,6 +54,8 @@ TigerImpl::TigerImpl(TigerSpec s) : spec(std::move(s)) {
   encoder_positions = register_module("encoder_positions", torch::nn::Embedding(spec.max_items * L, spec.d_model));
   decoder_positions = register_module("decoder_positions", torch::nn::Embedding(L, spec.d_model));
   if (spec.user_buckets > 0) user_embedding = register_module("user_embedding", torch::nn::Embedding(spec.user_buckets, spec.d_model));
+  if (spec.item_buckets < 0) throw Error("tiger: item_buckets must be >= 0");
+  if (spec.item_buckets > 0) item_embedding = register_module("item_embedding", torch::nn::Embedding(spec.item_buckets, spec.d_model));
   encoder_layers = register_module("encoder_layers", torch::nn::ModuleList());
   for (std::int64_t i = 0; i < spec.encoder_layers; ++i) encoder_layers->push_back(EncoderLayer(spec));
   decoder_layers = register_module("decoder_layers", torch::nn::ModuleList());
@@ -65,6 +68,7 @@ TigerImpl::TigerImpl(TigerSpec s) : spec(std::move(s)) {
   torch::NoGradGuard no_grad;
   for (auto* table : {&token_embedding, &encoder_positions, &decoder_positions}) (*table)->weight.normal_(0.0, 0.02);
   if (user_embedding) user_embedding->weight.normal_(0.0, 0.02);
+  if (item_embedding) item_embedding->weight.normal_(0.0, 0.02);
   token_embedding->weight[0].zero_();
 }
 
@@ -94,12 +98,33 @@ torch::Tensor TigerImpl::history_tokens(std::span<const std::int32_t> codes,
   return tokens;
 }
 
+torch::Tensor TigerImpl::item_buckets_of(const torch::Tensor& tokens) const {
+  const auto B = tokens.size(0), L = num_levels();
+  TORCH_CHECK(tokens.size(1) % L == 0, "tiger: history of ", tokens.size(1), " tokens is not whole items of ", L);
+  TORCH_CHECK(spec.item_buckets > 0, "tiger: the model has no item buckets");
+  // The full ID as a number in base (total_codes + 2) (exact in int64 for 4 levels of 256 codes;
+  // longer IDs wrap, which only makes it a hash sooner), then a multiplicative mix so that
+  // key mod item_buckets does not just keep the last digits (items that share a prefix would
+  // then collide).
+  const auto groups = tokens.view({B, -1, L});
+  auto key = torch::zeros({B, groups.size(1)}, torch::kLong);
+  for (std::int64_t l = 0; l < L; ++l) key = key * (total_codes + 2) + groups.select(2, l);
+  key = key * static_cast<std::int64_t>(0x9E3779B97F4A7C15ULL);
+  key = key.bitwise_xor(key.bitwise_right_shift(29)).bitwise_and(std::numeric_limits<std::int64_t>::max());
+  return key.remainder(spec.item_buckets);
+}
+
 TigerMemory TigerImpl::encode(const torch::Tensor& tokens, const torch::Tensor& users) {
   const auto B = tokens.size(0), T = tokens.size(1);
   TORCH_CHECK(T <= spec.max_items * num_levels(), "history of ", T, " tokens exceeds ", spec.max_items * num_levels());
   auto positions = torch::arange(T - 1, -1, -1, torch::kLong);
   auto x = token_embedding(tokens) + encoder_positions(positions).unsqueeze(0);
   auto valid = tokens.ne(0);
+  if (spec.item_buckets > 0) {
+    const auto real_items = valid.view({B, -1, num_levels()}).select(2, 0).unsqueeze(2).to(x.scalar_type());
+    const auto items = item_embedding(item_buckets_of(tokens)) * real_items;  // [B, T / L, d]
+    x = x + items.repeat_interleave(num_levels(), 1);
+  }
   if (spec.user_buckets > 0) {
     TORCH_CHECK(users.defined() && users.size(0) == B, "tiger: a user bucket per request is required");
     x = torch::cat({x, user_embedding(users).unsqueeze(1)}, 1);

@@ -9,7 +9,9 @@
 //
 // Encoder input: the history's items, oldest first, each as its num_levels tokens, left-padded
 // ([B, T] int64, T = items * num_levels), with learned positions counted from the most recent
-// token, plus an optional hashed user token appended after the history.
+// token, plus an optional hashed user token appended after the history. With item_buckets > 0,
+// each history item's tokens also get one embedding of the item itself, looked up by a hash of
+// its full semantic ID (which names exactly one item) into item_buckets rows.
 //
 // Decoding: teacher-forced for training (decode_teacher_forced), or step by step with a
 // DecoderState for beam search (infer/beam_search.h). The state caches each decoder layer's
@@ -41,6 +43,7 @@ struct TigerSpec {
   std::int64_t decoder_layers = 4;
   double dropout = 0.1;
   std::int64_t user_buckets = 0;  // hashed user-ID tokens; 0 = no user token
+  std::int64_t item_buckets = 0;  // hashed per-item embeddings added to history tokens; 0 = none
   bool tie_output = false;        // score codes with their input embedding rows instead of a separate output layer
 };
 
@@ -92,6 +95,11 @@ struct TigerImpl : torch::nn::Module {
   // first (the most recent max_items are used). Returns [B, T] int64 left-padded tokens.
   torch::Tensor history_tokens(std::span<const std::int32_t> codes, const std::vector<std::span<const std::int32_t>>& histories) const;
 
+  // The item_embedding row of each history item in tokens ([B, T] from history_tokens()):
+  // [B, T / num_levels] int64 in [0, item_buckets), the same for every occurrence of an item.
+  // Padding items get row 0 too; encode() masks them out.
+  torch::Tensor item_buckets_of(const torch::Tensor& tokens) const;
+
   // tokens: [B, T] int64 from history_tokens(); users: [B] int64 bucket IDs in [0, user_buckets)
   // or undefined (required iff user_buckets > 0).
   TigerMemory encode(const torch::Tensor& tokens, const torch::Tensor& users);
@@ -120,7 +128,7 @@ struct TigerImpl : torch::nn::Module {
   std::vector<std::int64_t> offsets;  // offsets[l] = sum of level_sizes[0..l)
   std::int64_t total_codes = 0;
   torch::nn::Embedding token_embedding{nullptr}, encoder_positions{nullptr}, decoder_positions{nullptr};
-  torch::nn::Embedding user_embedding{nullptr};
+  torch::nn::Embedding user_embedding{nullptr}, item_embedding{nullptr};
   torch::nn::ModuleList encoder_layers{nullptr}, decoder_layers{nullptr};
   torch::nn::LayerNorm encoder_norm{nullptr}, decoder_norm{nullptr};
   torch::nn::Linear output{nullptr};  // d_model -> total_codes (level l uses rows offsets[l] ...); none when tied

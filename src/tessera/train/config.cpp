@@ -33,6 +33,7 @@ void visit_fields(Config& c, Visitor&& v) {
   v("num_decoder_blocks", c.num_decoder_blocks);
   v("head_dim", c.head_dim);
   v("user_buckets", c.user_buckets);
+  v("item_buckets", c.item_buckets);
   v("tie_output", c.tie_output);
   v("beam_width", c.beam_width);
   v("max_targets_per_user", c.max_targets_per_user);
@@ -98,6 +99,8 @@ void TrainConfig::validate() const {
   require(num_decoder_blocks >= 0, "num_decoder_blocks", "must be >= 0");
   require(head_dim >= 0, "head_dim", "must be >= 0");
   require(user_buckets >= 0, "user_buckets", "must be >= 0");
+  require(item_buckets >= 0, "item_buckets", "must be >= 0");
+  require(model == "tiger" || item_buckets == 0, "item_buckets", "is only used by tiger");
   require(beam_width >= 1, "beam_width", "must be >= 1");
   require(max_targets_per_user >= 0, "max_targets_per_user", "must be >= 0");
   require(model == "tiger" || max_targets_per_user == 0, "max_targets_per_user", "is only used by tiger");

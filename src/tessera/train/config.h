@@ -40,6 +40,8 @@ struct TrainConfig {
   std::int64_t num_decoder_blocks = 0;  // decoder depth; 0 = num_blocks
   std::int64_t head_dim = 0;         // per-head width (HSTU: d_qk = d_v); 0 = d_model / num_heads
   std::int64_t user_buckets = 0;     // hashed user-ID tokens in the encoder input; 0 = none
+  std::int64_t item_buckets = 0;     // tiger: a hashed embedding of each history item (by its full semantic ID)
+                                     // added to its tokens in the encoder input; 0 = none (codes only, as the paper)
   bool tie_output = false;           // score each code with its input embedding row (weight tying) instead of
                                      // a separate output layer
   std::int64_t beam_width = 20;      // constrained beam search for validation and inference

@@ -131,6 +131,7 @@ models::TigerSpec tiger_spec(const TrainConfig& c, const tokenize::SemanticIds& 
   spec.decoder_layers = c.decoder_blocks();
   spec.dropout = c.dropout;
   spec.user_buckets = c.user_buckets;
+  spec.item_buckets = c.item_buckets;
   spec.tie_output = c.tie_output;
   return spec;
 }
