@@ -107,7 +107,7 @@ torch::Tensor TigerImpl::item_buckets_of(const torch::Tensor& tokens) const {
   // key mod item_buckets does not just keep the last digits (items that share a prefix would
   // then collide).
   const auto groups = tokens.view({B, -1, L});
-  auto key = torch::zeros({B, groups.size(1)}, torch::kLong);
+  auto key = torch::zeros({B, groups.size(1)}, tokens.options());
   for (std::int64_t l = 0; l < L; ++l) key = key * (total_codes + 2) + groups.select(2, l);
   key = key * static_cast<std::int64_t>(0x9E3779B97F4A7C15ULL);
   key = key.bitwise_xor(key.bitwise_right_shift(29)).bitwise_and(std::numeric_limits<std::int64_t>::max());
