@@ -114,6 +114,23 @@ TEST(BenchmarkSpecs, IdsOptionsReplaceTheRecipeOfATigerBenchmark) {
   EXPECT_THROW(semantic_id_recipes(tiger, one_code), Error);
 }
 
+// A run with other settings says so in its description; the benchmark's own setup does not.
+TEST(BenchmarkSpecs, RunDescriptionNamesWhatTheRunChanged) {
+  const auto& tiger = spec_named("tiger-beauty");
+  BenchOptions options;
+  EXPECT_EQ(run_description(tiger, options), tiger.description);
+  options.seeds = tiger.seeds;  // the benchmark's own count is no change
+  EXPECT_EQ(run_description(tiger, options), tiger.description);
+
+  options.seeds = 1;
+  options.ids_codebook_size = 64;
+  options.overrides = {"item_buckets=100000", "epochs=2"};
+  const auto text = run_description(tiger, options);
+  EXPECT_EQ(text.rfind(tiger.description, 0), 0u) << text;
+  EXPECT_NE(text.find("this run: 1 seed, --ids-codebook-size 64, --set item_buckets=100000, --set epochs=2"), std::string::npos)
+      << text;
+}
+
 TEST(BenchmarkSpecs, EverySemanticIdRecipePassesTheCheckThatBuildingRuns) {
   for (const auto& spec : benchmark_specs()) {
     for (const auto& recipe : spec.semantic_ids) EXPECT_NO_THROW(check_recipe(recipe)) << spec.name << " / " << recipe.label;

@@ -374,10 +374,22 @@ std::vector<SemanticIdRecipe> semantic_id_recipes(const BenchmarkSpec& spec, con
   return recipes;
 }
 
+std::string run_description(const BenchmarkSpec& spec, const BenchOptions& options) {
+  std::vector<std::string> changes;
+  if (options.seeds > 0 && options.seeds != spec.seeds) changes.push_back(fmt::format("{} seed{}", options.seeds, options.seeds == 1 ? "" : "s"));
+  if (!options.ids_embedding.empty()) changes.push_back("--ids " + options.ids_embedding);
+  if (!options.ids_method.empty()) changes.push_back("--ids-method " + options.ids_method);
+  if (options.ids_codebook_size != 0) changes.push_back(fmt::format("--ids-codebook-size {}", options.ids_codebook_size));
+  for (const auto& o : options.overrides) changes.push_back("--set " + o);
+  if (changes.empty()) return spec.description;
+  return fmt::format("{}; this run: {}", spec.description, fmt::join(changes, ", "));
+}
+
 nlohmann::json run_benchmark(const std::string& name, const BenchOptions& options) {
   const auto& spec = find_spec(name);
   const auto recipes = semantic_id_recipes(spec, options);  // checks --ids/--ids-method before any work
-  std::fprintf(stderr, "[bench] %s: %s\n", spec.name.c_str(), spec.description.c_str());
+  const auto description = run_description(spec, options);
+  std::fprintf(stderr, "[bench] %s: %s\n", spec.name.c_str(), description.c_str());
   auto dataset = prepare_for(spec, options);
   const auto stats = data::compute_stats(dataset);
   std::fprintf(stderr, "%s\n", data::format_stats(stats).c_str());
@@ -480,7 +492,7 @@ nlohmann::json run_benchmark(const std::string& name, const BenchOptions& option
 
   nlohmann::json result = {
       {"benchmark", spec.name},
-      {"description", spec.description},
+      {"description", description},
       {"dataset", dataset.name},
       {"dataset_stats", data::to_json(stats)},
       {"model", first_config.model},

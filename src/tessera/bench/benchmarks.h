@@ -97,6 +97,11 @@ struct BenchOptions {
 // unknown value, or when the benchmark has no recipe or several (an ablation).
 std::vector<SemanticIdRecipe> semantic_id_recipes(const BenchmarkSpec& spec, const BenchOptions& options);
 
+// The benchmark's description, followed by what this run changed from the benchmark's own
+// setup (seed count, --ids options, --set overrides), so a result file run with other settings
+// never claims the defaults: "... 3x256 IDs, ...; this run: 1 seed, --set item_buckets=100000".
+std::string run_description(const BenchmarkSpec& spec, const BenchOptions& options);
+
 // Runs one benchmark and writes <results_dir>/<name>.json (atomically). Returns the result.
 // Throws tessera::Error if the benchmark is unknown or its data is missing (naming the path).
 nlohmann::json run_benchmark(const std::string& name, const BenchOptions& options);
