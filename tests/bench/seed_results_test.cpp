@@ -66,6 +66,18 @@ TEST(CombineSeedResults, MeansOverEverySeedAndRechecksTheTargets) {
   EXPECT_TRUE(combined["per_seed"][0].contains("train_seconds"));  // per-seed entries are kept whole
 }
 
+// The combined description keeps the benchmark's text once and lists each file's changes.
+TEST(CombineSeedResults, DescriptionListsWhatEachSourceRunChanged) {
+  auto a = result_of(42, 1), b = result_of(43, 1);
+  a["description"] = "TIGER on Beauty, mean of 3 seeds; this run: 1 seed";
+  b["description"] = "TIGER on Beauty, mean of 3 seeds; this run: 1 seed, --set seed=43";
+  const auto combined = combine_seed_results({{"b.json", b}, {"a.json", a}});
+  EXPECT_EQ(combined["description"], "TIGER on Beauty, mean of 3 seeds; combined from 2 files: 1 seed | 1 seed, --set seed=43");
+  a["description"] = "TIGER on Beauty";  // an older file, run as configured
+  EXPECT_EQ(combine_seed_results({{"a.json", a}, {"b.json", b}})["description"],
+            "TIGER on Beauty; combined from 2 files: as configured | 1 seed, --set seed=43");
+}
+
 TEST(CombineSeedResults, TakesTheOtherSettingOfAnOlderSingleSeedFileFromItsEvaluations) {
   auto old = result_of(42, 1);
   old["per_seed"][0].erase("metrics_history_excluded");

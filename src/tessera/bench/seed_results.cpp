@@ -218,6 +218,19 @@ nlohmann::json combine_seed_results(const std::vector<SeedResultFile>& files) {
   if (result.contains("decode_users_per_second")) result["decode_users_per_second"] = decode_rate;
   if (result.contains("invalid_item_rate")) result["invalid_item_rate"] = invalid;
   result["combined_from"] = sources;
+  // Each source's description may end with what that run changed ("; this run: ..."): keep the
+  // benchmark's own text once, then every source's changes, so the combined file claims no defaults
+  // its runs did not use.
+  constexpr std::string_view kChanges = "; this run: ";
+  const auto text = base.result.value("description", std::string());
+  std::vector<std::string> changes;
+  for (const auto* f : order) {
+    const auto d = f->result.value("description", std::string());
+    const auto at = d.find(kChanges);
+    changes.push_back(at == std::string::npos ? "as configured" : d.substr(at + kChanges.size()));
+  }
+  result["description"] = fmt::format("{}; combined from {} files: {}", text.substr(0, text.find(kChanges)), order.size(),
+                                      fmt::join(changes, " | "));
   return result;
 }
 
