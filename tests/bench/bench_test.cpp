@@ -143,6 +143,17 @@ TEST(BenchmarkSpecs, EverySemanticIdRecipePassesTheCheckThatBuildingRuns) {
   EXPECT_THROW(check_recipe(bad), Error);
 }
 
+// The recorded commit is a full hash (possibly marked dirty), or "unknown" outside a git checkout,
+// and stays the same for the whole process.
+TEST(GitCommit, IsAFullHashReadOnce) {
+  const auto commit = git_commit();
+  EXPECT_EQ(git_commit(), commit);
+  if (commit == "unknown") GTEST_SKIP() << "the source tree is not a git checkout";
+  ASSERT_GE(commit.size(), 40u) << commit;
+  EXPECT_EQ(commit.find_first_not_of("0123456789abcdef"), 40u == commit.size() ? std::string::npos : 40u) << commit;
+  if (commit.size() > 40) EXPECT_EQ(commit.substr(40), "-dirty");
+}
+
 TEST(MatmulPeak, MeasuresAPositiveRate) {
   const double gflops = measure_matmul_peak_gflops({128, 1, 3});
   EXPECT_TRUE(std::isfinite(gflops));

@@ -178,16 +178,30 @@ double peak_rss_mb() {
   return static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
 }
 
-std::string git_commit() {
-  std::string cmd = std::string("git -C '") + TESSERA_SOURCE_DIR + "' rev-parse HEAD 2>/dev/null";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (!pipe) return "unknown";
-  char buffer[128] = {0};
+namespace {
+
+std::string command_output(const std::string& command) {
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) return {};
+  char buffer[256] = {0};
   std::string out;
   while (fgets(buffer, sizeof(buffer), pipe)) out += buffer;
   pclose(pipe);
   while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  return out.empty() ? "unknown" : out;
+  return out;
+}
+
+}  // namespace
+
+std::string git_commit() {
+  static const std::string commit = [] {
+    const std::string git = std::string("git -C '") + TESSERA_SOURCE_DIR + "' ";
+    auto head = command_output(git + "rev-parse HEAD 2>/dev/null");
+    if (head.empty()) return std::string("unknown");
+    if (!command_output(git + "status --porcelain --untracked-files=no 2>/dev/null").empty()) head += "-dirty";
+    return head;
+  }();
+  return commit;
 }
 
 std::string write_result(nlohmann::json& result, const std::string& results_dir, const std::string& file_name,
@@ -387,6 +401,7 @@ std::string run_description(const BenchmarkSpec& spec, const BenchOptions& optio
 
 nlohmann::json run_benchmark(const std::string& name, const BenchOptions& options) {
   const auto& spec = find_spec(name);
+  git_commit();  // pins the commit this run starts from
   const auto recipes = semantic_id_recipes(spec, options);  // checks --ids/--ids-method before any work
   const auto description = run_description(spec, options);
   std::fprintf(stderr, "[bench] %s: %s\n", spec.name.c_str(), description.c_str());

@@ -115,7 +115,9 @@ std::string write_result(nlohmann::json& result, const std::string& results_dir,
 // Peak resident set size of this process so far, in MiB.
 double peak_rss_mb();
 
-// `git rev-parse HEAD` of the source tree, or "unknown".
+// `git rev-parse HEAD` of the source tree, with "-dirty" when tracked files differ from it, or
+// "unknown". Read once, at the first call, so a long run records the tree it started from even
+// when commits land while it trains (run_benchmark calls it before any work).
 std::string git_commit();
 
 }  // namespace tessera::bench
