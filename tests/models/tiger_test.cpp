@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "infer/tiger_fixture.h"
+#include "tessera/core/error.h"
 #include "tessera/models/tiger.h"
 
 namespace tessera::models {
@@ -131,6 +132,48 @@ TEST(Tiger, ItemBucketsGiveEachHistoryItemItsOwnEmbedding) {
   EXPECT_GT(grad[buckets[2][5].item<std::int64_t>()].abs().sum().item<double>(), 0.0);
   EXPECT_EQ(grad[buckets[2][0].item<std::int64_t>()].abs().sum().item<double>(), 0.0);
   EXPECT_EQ(grad.abs().sum(1).gt(0).sum().item<std::int64_t>(), 2);
+}
+
+// item_dropout removes an occurrence's whole item vector in training (the rest are scaled by
+// 1 / (1 - p)), never in evaluation, and padding items stay zero either way.
+TEST(Tiger, ItemDropoutDropsWholeItemVectorsInTrainingOnly) {
+  auto ids = testing::random_semantic_ids(12, 1);
+  auto spec = testing::small_tiger(*ids)->spec;
+  spec.item_buckets = 1009;
+  spec.item_dropout = 0.5;
+  auto model = std::make_shared<TigerImpl>(spec);
+  std::vector<std::vector<std::int32_t>> rows;
+  for (int b = 0; b < 200; ++b) rows.push_back({static_cast<std::int32_t>(1 + b % 12), static_cast<std::int32_t>(1 + (b * 5) % 12)});
+  rows.push_back({4});  // one padding item in front
+  std::vector<std::span<const std::int32_t>> histories(rows.begin(), rows.end());
+  const auto tokens = model->history_tokens(ids->codes, histories);
+  const auto rows_of_items = model->item_embedding(model->item_buckets_of(tokens)).detach();  // [B, 2, d]
+
+  model->eval();
+  const auto evaluated = model->history_item_vectors(tokens).detach();
+  EXPECT_TRUE(torch::allclose(evaluated.narrow(0, 0, 200), rows_of_items.narrow(0, 0, 200)));
+  EXPECT_EQ(evaluated[200][0].abs().sum().item<double>(), 0.0);  // padding
+
+  model->train();
+  torch::manual_seed(7);
+  const auto trained = model->history_item_vectors(tokens).detach();
+  std::int64_t dropped = 0, kept = 0;
+  for (std::int64_t b = 0; b < 200; ++b) {
+    for (std::int64_t i = 0; i < 2; ++i) {
+      const auto v = trained[b][i];
+      if (v.abs().sum().item<double>() == 0.0) {
+        ++dropped;
+      } else {
+        EXPECT_TRUE(torch::allclose(v, rows_of_items[b][i] * 2.0)) << b << " " << i;
+        ++kept;
+      }
+    }
+  }
+  EXPECT_GT(dropped, 150);  // 400 draws at p = 0.5
+  EXPECT_GT(kept, 150);
+  EXPECT_EQ(trained[200][0].abs().sum().item<double>(), 0.0);
+  spec.item_dropout = 1.0;
+  EXPECT_THROW(TigerImpl{spec}, tessera::Error);
 }
 
 TEST(Tiger, UserBucketsAreStableAndInRange) {

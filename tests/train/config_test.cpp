@@ -110,6 +110,24 @@ TEST(TrainConfig, PerPositionNegativesNeedSampledSoftmaxAlone) {
   EXPECT_NE(error_of([&] { c.validate(); }).find("negatives_per_position"), std::string::npos);
 }
 
+// item_buckets and its dropout are TIGER options, and the dropout needs the buckets.
+TEST(TrainConfig, ItemDropoutNeedsTigerItemBuckets) {
+  TrainConfig c;
+  c.model = "tiger";
+  c.semantic_ids = "ids.sid";
+  apply_overrides(c, {"item_dropout=0.3"});
+  EXPECT_NE(error_of([&] { c.validate(); }).find("needs item_buckets"), std::string::npos);
+  c.item_buckets = 1000;
+  EXPECT_NO_THROW(c.validate());
+  c.item_dropout = 1.0;
+  EXPECT_NE(error_of([&] { c.validate(); }).find("item_dropout"), std::string::npos);
+  c.item_dropout = -0.1;
+  EXPECT_NE(error_of([&] { c.validate(); }).find("item_dropout"), std::string::npos);
+  c.item_dropout = 0.0;
+  c.model = "sasrec";
+  EXPECT_NE(error_of([&] { c.validate(); }).find("item_buckets"), std::string::npos);
+}
+
 // Options of the item-ID sequence models that a TIGER config rejects by name.
 TEST(TrainConfig, SequenceModelOptionsAreRejectedForTiger) {
   const std::vector<std::pair<std::string, std::function<void(TrainConfig&)>>> options = {

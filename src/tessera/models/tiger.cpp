@@ -55,6 +55,7 @@ TigerImpl::TigerImpl(TigerSpec s) : spec(std::move(s)) {
   decoder_positions = register_module("decoder_positions", torch::nn::Embedding(L, spec.d_model));
   if (spec.user_buckets > 0) user_embedding = register_module("user_embedding", torch::nn::Embedding(spec.user_buckets, spec.d_model));
   if (spec.item_buckets < 0) throw Error("tiger: item_buckets must be >= 0");
+  if (spec.item_dropout < 0 || spec.item_dropout >= 1) throw Error("tiger: item_dropout must be in [0, 1)");
   if (spec.item_buckets > 0) item_embedding = register_module("item_embedding", torch::nn::Embedding(spec.item_buckets, spec.d_model));
   encoder_layers = register_module("encoder_layers", torch::nn::ModuleList());
   for (std::int64_t i = 0; i < spec.encoder_layers; ++i) encoder_layers->push_back(EncoderLayer(spec));
@@ -114,17 +115,23 @@ torch::Tensor TigerImpl::item_buckets_of(const torch::Tensor& tokens) const {
   return key.remainder(spec.item_buckets);
 }
 
+torch::Tensor TigerImpl::history_item_vectors(const torch::Tensor& tokens) {
+  const auto B = tokens.size(0);
+  auto items = item_embedding(item_buckets_of(tokens));  // [B, T / L, d]
+  auto keep = tokens.ne(0).view({B, -1, num_levels()}).select(2, 0).unsqueeze(2).to(items.scalar_type());
+  if (is_training() && spec.item_dropout > 0) {
+    keep = keep * torch::bernoulli(torch::full_like(keep, 1.0 - spec.item_dropout)) / (1.0 - spec.item_dropout);
+  }
+  return items * keep;
+}
+
 TigerMemory TigerImpl::encode(const torch::Tensor& tokens, const torch::Tensor& users) {
   const auto B = tokens.size(0), T = tokens.size(1);
   TORCH_CHECK(T <= spec.max_items * num_levels(), "history of ", T, " tokens exceeds ", spec.max_items * num_levels());
   auto positions = torch::arange(T - 1, -1, -1, torch::kLong);
   auto x = token_embedding(tokens) + encoder_positions(positions).unsqueeze(0);
   auto valid = tokens.ne(0);
-  if (spec.item_buckets > 0) {
-    const auto real_items = valid.view({B, -1, num_levels()}).select(2, 0).unsqueeze(2).to(x.scalar_type());
-    const auto items = item_embedding(item_buckets_of(tokens)) * real_items;  // [B, T / L, d]
-    x = x + items.repeat_interleave(num_levels(), 1);
-  }
+  if (spec.item_buckets > 0) x = x + history_item_vectors(tokens).repeat_interleave(num_levels(), 1);
   if (spec.user_buckets > 0) {
     TORCH_CHECK(users.defined() && users.size(0) == B, "tiger: a user bucket per request is required");
     x = torch::cat({x, user_embedding(users).unsqueeze(1)}, 1);

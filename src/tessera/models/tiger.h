@@ -11,7 +11,9 @@
 // ([B, T] int64, T = items * num_levels), with learned positions counted from the most recent
 // token, plus an optional hashed user token appended after the history. With item_buckets > 0,
 // each history item's tokens also get one embedding of the item itself, looked up by a hash of
-// its full semantic ID (which names exactly one item) into item_buckets rows.
+// its full semantic ID (which names exactly one item) into item_buckets rows; in training,
+// item_dropout removes each occurrence's item embedding with that probability (the survivors are
+// scaled by 1 / (1 - item_dropout)), so the model cannot lean on memorised items alone.
 //
 // Decoding: teacher-forced for training (decode_teacher_forced), or step by step with a
 // DecoderState for beam search (infer/beam_search.h). The state caches each decoder layer's
@@ -44,6 +46,7 @@ struct TigerSpec {
   double dropout = 0.1;
   std::int64_t user_buckets = 0;  // hashed user-ID tokens; 0 = no user token
   std::int64_t item_buckets = 0;  // hashed per-item embeddings added to history tokens; 0 = none
+  double item_dropout = 0.0;      // training: drop a history item's whole item embedding with this probability
   bool tie_output = false;        // score codes with their input embedding rows instead of a separate output layer
 };
 
@@ -99,6 +102,11 @@ struct TigerImpl : torch::nn::Module {
   // [B, T / num_levels] int64 in [0, item_buckets), the same for every occurrence of an item.
   // Padding items get row 0 too; encode() masks them out.
   torch::Tensor item_buckets_of(const torch::Tensor& tokens) const;
+
+  // What encode() adds for each history item's own identity: [B, T / num_levels, d_model], the
+  // item_embedding row of each real item (zero for padding items), with item_dropout applied in
+  // training mode. Requires item_buckets > 0.
+  torch::Tensor history_item_vectors(const torch::Tensor& tokens);
 
   // tokens: [B, T] int64 from history_tokens(); users: [B] int64 bucket IDs in [0, user_buckets)
   // or undefined (required iff user_buckets > 0).

@@ -34,6 +34,7 @@ void visit_fields(Config& c, Visitor&& v) {
   v("head_dim", c.head_dim);
   v("user_buckets", c.user_buckets);
   v("item_buckets", c.item_buckets);
+  v("item_dropout", c.item_dropout);
   v("tie_output", c.tie_output);
   v("beam_width", c.beam_width);
   v("max_targets_per_user", c.max_targets_per_user);
@@ -101,6 +102,8 @@ void TrainConfig::validate() const {
   require(user_buckets >= 0, "user_buckets", "must be >= 0");
   require(item_buckets >= 0, "item_buckets", "must be >= 0");
   require(model == "tiger" || item_buckets == 0, "item_buckets", "is only used by tiger");
+  require(item_dropout >= 0 && item_dropout < 1, "item_dropout", "must be in [0, 1)");
+  require(item_dropout == 0 || item_buckets > 0, "item_dropout", "needs item_buckets > 0");
   require(beam_width >= 1, "beam_width", "must be >= 1");
   require(max_targets_per_user >= 0, "max_targets_per_user", "must be >= 0");
   require(model == "tiger" || max_targets_per_user == 0, "max_targets_per_user", "is only used by tiger");

@@ -42,6 +42,8 @@ struct TrainConfig {
   std::int64_t user_buckets = 0;     // hashed user-ID tokens in the encoder input; 0 = none
   std::int64_t item_buckets = 0;     // tiger: a hashed embedding of each history item (by its full semantic ID)
                                      // added to its tokens in the encoder input; 0 = none (codes only, as the paper)
+  double item_dropout = 0.0;         // tiger, training: drop each history item's item embedding with this
+                                     // probability (needs item_buckets > 0)
   bool tie_output = false;           // score each code with its input embedding row (weight tying) instead of
                                      // a separate output layer
   std::int64_t beam_width = 20;      // constrained beam search for validation and inference

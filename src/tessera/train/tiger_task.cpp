@@ -132,6 +132,7 @@ models::TigerSpec tiger_spec(const TrainConfig& c, const tokenize::SemanticIds& 
   spec.dropout = c.dropout;
   spec.user_buckets = c.user_buckets;
   spec.item_buckets = c.item_buckets;
+  spec.item_dropout = c.item_dropout;
   spec.tie_output = c.tie_output;
   return spec;
 }
