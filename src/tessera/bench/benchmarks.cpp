@@ -396,7 +396,7 @@ std::string run_description(const BenchmarkSpec& spec, const BenchOptions& optio
   if (options.ids_codebook_size != 0) changes.push_back(fmt::format("--ids-codebook-size {}", options.ids_codebook_size));
   for (const auto& o : options.overrides) changes.push_back("--set " + o);
   if (changes.empty()) return spec.description;
-  return fmt::format("{}; this run: {}", spec.description, fmt::join(changes, ", "));
+  return fmt::format("{}{}{}", spec.description, kRunChangesMarker, fmt::join(changes, ", "));
 }
 
 nlohmann::json run_benchmark(const std::string& name, const BenchOptions& options) {

@@ -221,15 +221,14 @@ nlohmann::json combine_seed_results(const std::vector<SeedResultFile>& files) {
   // Each source's description may end with what that run changed ("; this run: ..."): keep the
   // benchmark's own text once, then every source's changes, so the combined file claims no defaults
   // its runs did not use.
-  constexpr std::string_view kChanges = "; this run: ";
   const auto text = base.result.value("description", std::string());
   std::vector<std::string> changes;
   for (const auto* f : order) {
     const auto d = f->result.value("description", std::string());
-    const auto at = d.find(kChanges);
-    changes.push_back(at == std::string::npos ? "as configured" : d.substr(at + kChanges.size()));
+    const auto at = d.find(kRunChangesMarker);
+    changes.push_back(at == std::string::npos ? "as configured" : d.substr(at + kRunChangesMarker.size()));
   }
-  result["description"] = fmt::format("{}; combined from {} files: {}", text.substr(0, text.find(kChanges)), order.size(),
+  result["description"] = fmt::format("{}; combined from {} files: {}", text.substr(0, text.find(kRunChangesMarker)), order.size(),
                                       fmt::join(changes, " | "));
   return result;
 }

@@ -4,6 +4,7 @@
 // run apart (in separate sessions, or on separate machines) into one result, as if run together.
 
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -15,6 +16,10 @@ namespace tessera::bench {
 // a field equal in every run keeps its value and type. `spread`, if given, receives each field's
 // sample standard deviation (0 for one run).
 nlohmann::json mean_fields(const std::vector<nlohmann::json>& runs, nlohmann::json* spread);
+
+// A result's `description` is the benchmark's own text, then this marker and what the run changed
+// (run_description() writes it; combine_seed_results() splits it to list each source's changes).
+inline constexpr std::string_view kRunChangesMarker = "; this run: ";
 
 // One result file: its path (for errors and the record of sources) and its parsed content.
 struct SeedResultFile {

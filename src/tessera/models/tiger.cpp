@@ -118,11 +118,9 @@ torch::Tensor TigerImpl::item_buckets_of(const torch::Tensor& tokens) const {
 torch::Tensor TigerImpl::history_item_vectors(const torch::Tensor& tokens) {
   const auto B = tokens.size(0);
   auto items = item_embedding(item_buckets_of(tokens));  // [B, T / L, d]
-  auto keep = tokens.ne(0).view({B, -1, num_levels()}).select(2, 0).unsqueeze(2).to(items.scalar_type());
-  if (is_training() && spec.item_dropout > 0) {
-    keep = keep * torch::bernoulli(torch::full_like(keep, 1.0 - spec.item_dropout)) / (1.0 - spec.item_dropout);
-  }
-  return items * keep;
+  const auto real_items = tokens.ne(0).view({B, -1, num_levels()}).select(2, 0).unsqueeze(2).to(items.scalar_type());
+  // One mask value per item occurrence ([B, T / L, 1]), so dropout removes whole item vectors.
+  return items * models::dropout(real_items, spec.item_dropout, is_training());
 }
 
 TigerMemory TigerImpl::encode(const torch::Tensor& tokens, const torch::Tensor& users) {
