@@ -95,6 +95,7 @@ class TigerTask : public TrainingTask {
   }
 
   std::string metric() const override { return "recall@10"; }
+  std::string tiebreak_metric() const override { return "ndcg@10"; }
   std::map<std::string, double> validate() override {
     const auto options = validation_options(config_);
     auto result = eval::evaluate_lists(*recommender_, dataset_, options);

@@ -16,6 +16,7 @@
 #include "tessera/core/progress.h"
 #include "tessera/data/fingerprint.h"
 #include "tessera/train/checkpoint.h"
+#include "tessera/train/model_selection.h"
 #include "tessera/train/training_task.h"
 #include "tessera/train/weight_average.h"
 
@@ -97,6 +98,7 @@ struct RunState {
   std::int64_t epoch = 0;  // epochs completed
   std::int64_t step = 0;   // optimizer steps taken
   double best_metric = -1;
+  double best_tiebreak = -std::numeric_limits<double>::infinity();  // model_selection.h
   std::int64_t best_epoch = 0;
   std::int64_t bad_evals = 0;
   bool early_stopped = false;
@@ -105,6 +107,7 @@ struct RunState {
 
 nlohmann::json state_json(const RunState& s) {
   return {{"epoch", s.epoch}, {"step", s.step}, {"best_metric", s.best_metric}, {"best_epoch", s.best_epoch},
+          {"best_tiebreak", std::isfinite(s.best_tiebreak) ? nlohmann::json(s.best_tiebreak) : nlohmann::json()},
           {"bad_evals", s.bad_evals}, {"early_stopped", s.early_stopped}, {"history", s.history}};
 }
 
@@ -114,6 +117,8 @@ RunState state_from_json(const nlohmann::json& j) {
   s.step = j.at("step");
   s.best_metric = j.at("best_metric");
   s.best_epoch = j.at("best_epoch");
+  // Absent in checkpoints written before the tie-break existed; null = none recorded.
+  if (j.contains("best_tiebreak") && j.at("best_tiebreak").is_number()) s.best_tiebreak = j.at("best_tiebreak");
   s.bad_evals = j.at("bad_evals");
   s.early_stopped = j.at("early_stopped");
   s.history = j.at("history");
@@ -173,6 +178,7 @@ TrainResult train_model(const data::Dataset& dataset, const TrainConfig& config,
   const std::int64_t steps_per_epoch = (num_examples + B - 1) / B;
   const std::int64_t total_steps = steps_per_epoch * config.epochs;
   const std::string metric = task->metric();
+  const std::string tiebreak = task->tiebreak_metric();
   auto checkpoint_meta = [&](nlohmann::json meta) {
     meta["kind"] = task->kind();
     meta["config"] = to_json(config);
@@ -319,15 +325,21 @@ TrainResult train_model(const data::Dataset& dataset, const TrainConfig& config,
     } else if (epoch % config.eval_every == 0 || epoch == config.epochs) {
       const auto eval_start = Clock::now();
       double value = 0;
+      ValidationScore score;
+      bool better = false;
       with_selected([&] {  // one swap for validating and, on a new best, saving the same weights
         const auto valid = task->validate();
         value = valid.at(metric);
+        score.metric = value;
+        if (!tiebreak.empty()) score.tiebreak = valid.at(tiebreak);
         for (const auto& [name, v] : valid) log_line["valid_" + name] = v;
-        if (value > state.best_metric) save_model({{"epoch", epoch}, {"valid_" + metric, value}}, best_path);
+        better = improves_on(score, {state.best_metric, state.best_tiebreak});
+        if (better) save_model({{"epoch", epoch}, {"valid_" + metric, value}}, best_path);
       });
       log_line["eval_seconds"] = seconds_since(eval_start);
-      if (value > state.best_metric) {
+      if (better) {
         state.best_metric = value;
+        state.best_tiebreak = score.tiebreak;
         state.best_epoch = epoch;
         state.bad_evals = 0;
       } else {

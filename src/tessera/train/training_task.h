@@ -58,6 +58,9 @@ class TrainingTask {
   // validation run that returns it (and optionally more metrics, keyed the same way).
   virtual std::string metric() const = 0;
   virtual std::map<std::string, double> validate() = 0;
+  // A second metric of validate() that decides between epochs whose metric() ties (see
+  // model_selection.h); empty = none, a tie keeps the earlier epoch.
+  virtual std::string tiebreak_metric() const { return ""; }
 
   // Extra metadata saved in every checkpoint so the model can be rebuilt from it alone
   // (e.g. TIGER's semantic IDs). Default: none.
