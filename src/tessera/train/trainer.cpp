@@ -97,8 +97,7 @@ nlohmann::json dataset_identity(const data::Dataset& dataset, const std::string&
 struct RunState {
   std::int64_t epoch = 0;  // epochs completed
   std::int64_t step = 0;   // optimizer steps taken
-  double best_metric = -1;
-  double best_tiebreak = -std::numeric_limits<double>::infinity();  // model_selection.h
+  ValidationScore best;  // model_selection.h
   std::int64_t best_epoch = 0;
   std::int64_t bad_evals = 0;
   bool early_stopped = false;
@@ -106,8 +105,8 @@ struct RunState {
 };
 
 nlohmann::json state_json(const RunState& s) {
-  return {{"epoch", s.epoch}, {"step", s.step}, {"best_metric", s.best_metric}, {"best_epoch", s.best_epoch},
-          {"best_tiebreak", std::isfinite(s.best_tiebreak) ? nlohmann::json(s.best_tiebreak) : nlohmann::json()},
+  return {{"epoch", s.epoch}, {"step", s.step}, {"best_metric", s.best.metric}, {"best_epoch", s.best_epoch},
+          {"best_tiebreak", std::isfinite(s.best.tiebreak) ? nlohmann::json(s.best.tiebreak) : nlohmann::json()},
           {"bad_evals", s.bad_evals}, {"early_stopped", s.early_stopped}, {"history", s.history}};
 }
 
@@ -115,10 +114,10 @@ RunState state_from_json(const nlohmann::json& j) {
   RunState s;
   s.epoch = j.at("epoch");
   s.step = j.at("step");
-  s.best_metric = j.at("best_metric");
+  s.best.metric = j.at("best_metric");
   s.best_epoch = j.at("best_epoch");
   // Absent in checkpoints written before the tie-break existed; null = none recorded.
-  if (j.contains("best_tiebreak") && j.at("best_tiebreak").is_number()) s.best_tiebreak = j.at("best_tiebreak");
+  if (j.contains("best_tiebreak") && j.at("best_tiebreak").is_number()) s.best.tiebreak = j.at("best_tiebreak");
   s.bad_evals = j.at("bad_evals");
   s.early_stopped = j.at("early_stopped");
   s.history = j.at("history");
@@ -324,28 +323,25 @@ TrainResult train_model(const data::Dataset& dataset, const TrainConfig& config,
       }
     } else if (epoch % config.eval_every == 0 || epoch == config.epochs) {
       const auto eval_start = Clock::now();
-      double value = 0;
       ValidationScore score;
       bool better = false;
       with_selected([&] {  // one swap for validating and, on a new best, saving the same weights
         const auto valid = task->validate();
-        value = valid.at(metric);
-        score.metric = value;
+        score.metric = valid.at(metric);
         if (!tiebreak.empty()) score.tiebreak = valid.at(tiebreak);
         for (const auto& [name, v] : valid) log_line["valid_" + name] = v;
-        better = improves_on(score, {state.best_metric, state.best_tiebreak});
-        if (better) save_model({{"epoch", epoch}, {"valid_" + metric, value}}, best_path);
+        better = improves_on(score, state.best);
+        if (better) save_model({{"epoch", epoch}, {"valid_" + metric, score.metric}}, best_path);
       });
       log_line["eval_seconds"] = seconds_since(eval_start);
       if (better) {
-        state.best_metric = value;
-        state.best_tiebreak = score.tiebreak;
+        state.best = score;
         state.best_epoch = epoch;
         state.bad_evals = 0;
       } else {
         ++state.bad_evals;
       }
-      summary += fmt::format("  valid {} {:.4f}  (best {:.4f} @ epoch {})", metric, value, state.best_metric, state.best_epoch);
+      summary += fmt::format("  valid {} {:.4f}  (best {:.4f} @ epoch {})", metric, score.metric, state.best.metric, state.best_epoch);
       if (state.bad_evals >= config.patience) {
         state.early_stopped = true;
         summary += "  early stop";
@@ -363,7 +359,7 @@ TrainResult train_model(const data::Dataset& dataset, const TrainConfig& config,
   result.epochs_completed = state.epoch;
   result.best_epoch = state.best_epoch;
   // NaN (null in JSON) when nothing was validated.
-  result.best_valid_metric = config.train_on_validation ? std::numeric_limits<double>::quiet_NaN() : state.best_metric;
+  result.best_valid_metric = config.train_on_validation ? std::numeric_limits<double>::quiet_NaN() : state.best.metric;
   result.early_stopped = state.early_stopped;
   result.total_seconds = seconds_since(call_start);
   // Totals over every epoch of the run (a resumed run includes the epochs before the resume);
