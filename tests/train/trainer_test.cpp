@@ -374,6 +374,31 @@ TEST(Trainer, ResumeOfARunSavedBeforeAnOptionExisted) {
   fs::remove_all(options.run_dir);
 }
 
+// A saved training state with a wrongly typed field is refused with the checkpoint's path,
+// whichever field it is; a null tie-break means none recorded and resumes.
+TEST(Trainer, ResumeOfAMalformedSavedStateIsRefused) {
+  auto [d, config, options] = train_one_epoch("state");
+  const auto last = (fs::path(options.run_dir) / "last.ckpt").string();
+  const auto original = load_checkpoint(last);
+  options.resume = true;
+  for (const char* field : {"best_metric", "best_tiebreak"}) {
+    auto ckpt = original;
+    ckpt.meta["state"][field] = "high";
+    save_checkpoint(ckpt, last);
+    try {
+      train_model(d, config, options);
+      FAIL() << field << " given as a string must be refused";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(last + ": saved training state is malformed"), std::string::npos) << e.what();
+    }
+  }
+  auto ckpt = original;
+  ckpt.meta["state"]["best_tiebreak"] = nullptr;
+  save_checkpoint(ckpt, last);
+  EXPECT_EQ(train_model(d, config, options).epochs_completed, 1);
+  fs::remove_all(options.run_dir);
+}
+
 TEST(Checkpoint, EpochOfBestAndLastCheckpoints) {
   EXPECT_EQ(checkpoint_epoch({{"epoch", 7}}), 7);  // best.ckpt
   EXPECT_EQ(checkpoint_epoch({{"state", {{"epoch", 9}, {"step", 90}}}}), 9);  // last.ckpt

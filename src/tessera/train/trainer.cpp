@@ -117,7 +117,7 @@ RunState state_from_json(const nlohmann::json& j) {
   s.best.metric = j.at("best_metric");
   s.best_epoch = j.at("best_epoch");
   // Absent in checkpoints written before the tie-break existed; null = none recorded.
-  if (j.contains("best_tiebreak") && j.at("best_tiebreak").is_number()) s.best.tiebreak = j.at("best_tiebreak");
+  if (j.contains("best_tiebreak") && !j.at("best_tiebreak").is_null()) s.best.tiebreak = j.at("best_tiebreak").get<double>();
   s.bad_evals = j.at("bad_evals");
   s.early_stopped = j.at("early_stopped");
   s.history = j.at("history");
@@ -203,7 +203,11 @@ TrainResult train_model(const data::Dataset& dataset, const TrainConfig& config,
     restore_module(ckpt, model, last_path);
     restore_optimizer(ckpt, optimizer, last_path);
     restore_rng(ckpt);
-    state = state_from_json(ckpt.meta.at("state"));
+    try {
+      state = state_from_json(ckpt.meta.at("state"));
+    } catch (const nlohmann::json::exception& e) {
+      throw Error::at(last_path, 0, std::string("saved training state is malformed: ") + e.what());
+    }
     if (config.ema_decay > 0) {
       // The average is saved next to last.ckpt; load it through the model, then put the
       // interrupted run's weights back.
