@@ -8,6 +8,7 @@
 #include <limits>
 #include <optional>
 #include <random>
+#include <type_traits>
 
 #include <torch/csrc/autograd/profiler_legacy.h>
 
@@ -110,17 +111,26 @@ nlohmann::json state_json(const RunState& s) {
           {"bad_evals", s.bad_evals}, {"early_stopped", s.early_stopped}, {"history", s.history}};
 }
 
-RunState state_from_json(const nlohmann::json& j) {
+// `path` is the checkpoint the state came from, named in the error for a missing or wrongly
+// typed field.
+RunState state_from_json(const nlohmann::json& j, const std::string& path) {
+  auto read = [&](const char* key, auto& out) {
+    try {
+      out = j.at(key).get<std::decay_t<decltype(out)>>();
+    } catch (const nlohmann::json::exception& e) {
+      throw Error::at(path, 0, fmt::format("saved training state, field '{}': {}", key, e.what()));
+    }
+  };
   RunState s;
-  s.epoch = j.at("epoch");
-  s.step = j.at("step");
-  s.best.metric = j.at("best_metric");
-  s.best_epoch = j.at("best_epoch");
+  read("epoch", s.epoch);
+  read("step", s.step);
+  read("best_metric", s.best.metric);
+  read("best_epoch", s.best_epoch);
   // Absent in checkpoints written before the tie-break existed; null = none recorded.
-  if (j.contains("best_tiebreak") && !j.at("best_tiebreak").is_null()) s.best.tiebreak = j.at("best_tiebreak").get<double>();
-  s.bad_evals = j.at("bad_evals");
-  s.early_stopped = j.at("early_stopped");
-  s.history = j.at("history");
+  if (j.contains("best_tiebreak") && !j.at("best_tiebreak").is_null()) read("best_tiebreak", s.best.tiebreak);
+  read("bad_evals", s.bad_evals);
+  read("early_stopped", s.early_stopped);
+  read("history", s.history);
   return s;
 }
 
@@ -203,11 +213,8 @@ TrainResult train_model(const data::Dataset& dataset, const TrainConfig& config,
     restore_module(ckpt, model, last_path);
     restore_optimizer(ckpt, optimizer, last_path);
     restore_rng(ckpt);
-    try {
-      state = state_from_json(ckpt.meta.at("state"));
-    } catch (const nlohmann::json::exception& e) {
-      throw Error::at(last_path, 0, std::string("saved training state is malformed: ") + e.what());
-    }
+    if (!ckpt.meta.contains("state")) throw Error::at(last_path, 0, "holds no training state (not a last.ckpt?)");
+    state = state_from_json(ckpt.meta.at("state"), last_path);
     if (config.ema_decay > 0) {
       // The average is saved next to last.ckpt; load it through the model, then put the
       // interrupted run's weights back.
