@@ -107,7 +107,9 @@ struct HttpServer::Impl {
       res.status = 500;
       res.set_content(error_body(500, message), kJson);
     });
-    server.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+    // Counted just before the response is written (httplib's logger runs after it), so a client
+    // that reads /metrics after an answer always finds that answer counted.
+    server.set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       service.metrics().count_request(route_label(req.path), res.status);
     });
   }
