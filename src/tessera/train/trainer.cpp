@@ -210,11 +210,12 @@ TrainResult train_model(const data::Dataset& dataset, const TrainConfig& config,
       throw Error::at(last_path, 0, "resume needs the same configuration as the interrupted run; saved: " +
                                         ckpt.meta["config"].dump() + ", given: " + to_json(config).dump());
     }
+    // The state is read first, so a malformed one fails before any weights are restored.
+    if (!ckpt.meta.contains("state")) throw Error::at(last_path, 0, "holds no training state (not a last.ckpt?)");
+    state = state_from_json(ckpt.meta.at("state"), last_path);
     restore_module(ckpt, model, last_path);
     restore_optimizer(ckpt, optimizer, last_path);
     restore_rng(ckpt);
-    if (!ckpt.meta.contains("state")) throw Error::at(last_path, 0, "holds no training state (not a last.ckpt?)");
-    state = state_from_json(ckpt.meta.at("state"), last_path);
     if (config.ema_decay > 0) {
       // The average is saved next to last.ckpt; load it through the model, then put the
       // interrupted run's weights back.
