@@ -129,7 +129,7 @@ const std::vector<BenchmarkSpec>& benchmark_specs() {
       tiger_spec("tiger-ml1m", "TIGER on MovieLens-1M: fused content + item2vec vectors, balanced RQ-KMeans 3x256 IDs, beam 20",
                  "ml-1m/ml-1m_sequences.txt.gz", "ml-1m/movies.dat", "tiger-ml1m.json", nlohmann::json::object(),
                  {recipe("fused", "fused")}, 1),
-      // Two epochs per variant (~14 minutes each here, against ~60 for tiger-beauty's 10), so the
+      // Two epochs per variant (~14 minutes each here, against ~80 for tiger-beauty's 15), so the
       // four fit in an hour; the IDs' ranking shows from the first validation on.
       tiger_spec("tiger-beauty-ablation",
                  "TIGER on Beauty, shortened training (2 epochs): random IDs vs semantic IDs from content, item2vec and fused vectors",
