@@ -128,6 +128,22 @@ TEST(TrainConfig, ItemDropoutNeedsTigerItemBuckets) {
   EXPECT_NE(error_of([&] { c.validate(); }).find("item_buckets"), std::string::npos);
 }
 
+// label_smoothing is a TIGER option in [0, 1).
+TEST(TrainConfig, LabelSmoothingIsATigerOptionBelowOne) {
+  TrainConfig c;
+  c.model = "tiger";
+  c.semantic_ids = "ids.sid";
+  apply_overrides(c, {"label_smoothing=0.1"});
+  EXPECT_NO_THROW(c.validate());
+  c.label_smoothing = 1.0;
+  EXPECT_NE(error_of([&] { c.validate(); }).find("label_smoothing"), std::string::npos);
+  c.label_smoothing = -0.1;
+  EXPECT_NE(error_of([&] { c.validate(); }).find("label_smoothing"), std::string::npos);
+  c.label_smoothing = 0.1;
+  c.model = "sasrec";
+  EXPECT_NE(error_of([&] { c.validate(); }).find("label_smoothing"), std::string::npos);
+}
+
 // Options of the item-ID sequence models that a TIGER config rejects by name.
 TEST(TrainConfig, SequenceModelOptionsAreRejectedForTiger) {
   const std::vector<std::pair<std::string, std::function<void(TrainConfig&)>>> options = {

@@ -134,5 +134,30 @@ TEST(PositionSampledSoftmaxCrossEntropy, MatchesGatheredReferenceWithRepeatsAndA
   }
 }
 
+// TIGER's code loss: the mean over levels of cross-entropy against a target of (1 - eps) on the
+// code plus eps / K on every code, written out from log-softmax by hand.
+TEST(CodeCrossEntropy, IsTheLevelMeanOfSmoothedCrossEntropy) {
+  torch::manual_seed(5);
+  const std::int64_t N = 9, K = 7, L = 3;
+  std::vector<torch::Tensor> logits;
+  for (std::int64_t l = 0; l < L; ++l) logits.push_back(torch::randn({N, K}));
+  auto targets = torch::randint(0, K, {N, L}, torch::kLong);
+  for (double eps : {0.0, 0.1, 0.5}) {
+    double expected = 0;
+    for (std::int64_t l = 0; l < L; ++l) {
+      auto log_p = torch::log_softmax(logits[static_cast<std::size_t>(l)], 1);
+      auto smoothed = torch::full({N, K}, eps / static_cast<double>(K));
+      smoothed.scatter_add_(1, targets.select(1, l).unsqueeze(1), torch::full({N, 1}, 1.0 - eps));
+      expected += -(smoothed * log_p).sum(1).mean().item<double>() / static_cast<double>(L);
+    }
+    EXPECT_NEAR(code_cross_entropy(logits, targets, eps).item<double>(), expected, 1e-5) << "eps " << eps;
+  }
+  // Smoothing raises the loss of a confident, correct prediction.
+  std::vector<torch::Tensor> confident = {torch::full({1, K}, -10.0).index_fill_(1, torch::tensor({2}), 10.0)};
+  auto code = torch::full({1, 1}, 2, torch::kLong);
+  EXPECT_LT(code_cross_entropy(confident, code, 0.0).item<double>(), 1e-6);
+  EXPECT_GT(code_cross_entropy(confident, code, 0.1).item<double>(), 1.0);
+}
+
 }  // namespace
 }  // namespace tessera::train

@@ -35,6 +35,7 @@ void visit_fields(Config& c, Visitor&& v) {
   v("user_buckets", c.user_buckets);
   v("item_buckets", c.item_buckets);
   v("item_dropout", c.item_dropout);
+  v("label_smoothing", c.label_smoothing);
   v("tie_output", c.tie_output);
   v("beam_width", c.beam_width);
   v("max_targets_per_user", c.max_targets_per_user);
@@ -104,6 +105,8 @@ void TrainConfig::validate() const {
   require(model == "tiger" || item_buckets == 0, "item_buckets", "is only used by tiger");
   require(item_dropout >= 0 && item_dropout < 1, "item_dropout", "must be in [0, 1)");
   require(item_dropout == 0 || item_buckets > 0, "item_dropout", "needs item_buckets > 0");
+  require(label_smoothing >= 0 && label_smoothing < 1, "label_smoothing", "must be in [0, 1)");
+  require(model == "tiger" || label_smoothing == 0, "label_smoothing", "is only used by tiger");
   require(beam_width >= 1, "beam_width", "must be >= 1");
   require(max_targets_per_user >= 0, "max_targets_per_user", "must be >= 0");
   require(model == "tiger" || max_targets_per_user == 0, "max_targets_per_user", "is only used by tiger");

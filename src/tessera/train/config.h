@@ -44,6 +44,8 @@ struct TrainConfig {
                                      // added to its tokens in the encoder input; 0 = none (codes only, as the paper)
   double item_dropout = 0.0;         // tiger, training: drop each history item's item embedding with this
                                      // probability (needs item_buckets > 0)
+  double label_smoothing = 0.0;      // tiger, training: smooth each level's code target, (1 - eps) on the code
+                                     // and eps spread over the codebook; 0 = plain cross-entropy
   bool tie_output = false;           // score each code with its input embedding row (weight tying) instead of
                                      // a separate output layer
   std::int64_t beam_width = 20;      // constrained beam search for validation and inference

@@ -156,4 +156,16 @@ torch::Tensor grouped_sampled_softmax_cross_entropy(const torch::Tensor& hidden,
   return target_first_cross_entropy(parts, targets);
 }
 
+torch::Tensor code_cross_entropy(const std::vector<torch::Tensor>& level_logits, const torch::Tensor& targets,
+                                 double label_smoothing) {
+  const auto L = static_cast<std::int64_t>(level_logits.size());
+  TORCH_CHECK(L >= 1 && targets.dim() == 2 && targets.size(1) == L, "code_cross_entropy: one logits tensor per target column");
+  torch::Tensor loss = torch::zeros({});
+  for (std::int64_t l = 0; l < L; ++l) {
+    loss = loss + torch::cross_entropy_loss(level_logits[static_cast<std::size_t>(l)], targets.select(1, l), {},
+                                            at::Reduction::Mean, -100, label_smoothing);
+  }
+  return loss / static_cast<double>(L);
+}
+
 }  // namespace tessera::train

@@ -4,6 +4,8 @@
 
 #include <torch/torch.h>
 
+#include <vector>
+
 namespace tessera::train {
 
 // Mean softmax cross-entropy over ALL items, computed in row chunks without ever materialising
@@ -51,5 +53,13 @@ torch::Tensor grouped_sampled_softmax_cross_entropy(const torch::Tensor& hidden,
                                                     const torch::Tensor& targets, const torch::Tensor& offsets,
                                                     const torch::Tensor& seq_negatives, const torch::Tensor& shared_negatives,
                                                     const torch::Tensor& log_expected);
+
+// TIGER's code loss: the mean over levels of each level's softmax cross-entropy over its codebook,
+// with label smoothing eps: the target of each level is (1 - eps) on its code and eps spread
+// evenly over all K codes of the level (eps = 0: plain cross-entropy).
+//   level_logits: L tensors [N, K] float
+//   targets:      [N, L] int64 codes in 0..K-1
+torch::Tensor code_cross_entropy(const std::vector<torch::Tensor>& level_logits, const torch::Tensor& targets,
+                                 double label_smoothing = 0.0);
 
 }  // namespace tessera::train

@@ -8,6 +8,7 @@
 #include "tessera/eval/evaluator.h"
 #include "tessera/infer/tiger_recommender.h"
 #include "tessera/train/checkpoint.h"
+#include "tessera/train/losses.h"
 
 namespace tessera::train {
 
@@ -89,9 +90,7 @@ class TigerTask : public TrainingTask {
     torch::Tensor users;
     if (config_.user_buckets > 0) users = torch::tensor(buckets, torch::kLong);
     auto logits = model_->decode_teacher_forced(model_->encode(tokens, users), targets);
-    torch::Tensor loss = torch::zeros({});
-    for (std::int64_t l = 0; l < L; ++l) loss = loss + torch::cross_entropy_loss(logits[static_cast<std::size_t>(l)], targets.select(1, l));
-    return {loss / static_cast<double>(L), B * L};
+    return {code_cross_entropy(logits, targets, config_.label_smoothing), B * L};
   }
 
   std::string metric() const override { return "recall@10"; }
