@@ -1,6 +1,7 @@
 #pragma once
-// Next-item losses over a tied item table. Both take only the positions that have a target
-// (padding positions are dropped before the loss), so their cost scales with real tokens.
+// Next-item losses. The item-ID losses score a tied item table and take only the positions that
+// have a target (padding positions are dropped before the loss), so their cost scales with real
+// tokens; code_cross_entropy is TIGER's loss over the codes of the next item's semantic ID.
 
 #include <torch/torch.h>
 
