@@ -59,6 +59,7 @@ TEST(CombineSeedResults, MeansOverEverySeedAndRechecksTheTargets) {
   EXPECT_TRUE(combined["targets"]["recall@10"]["met"].get<bool>());
   EXPECT_TRUE(combined["targets_met"].get<bool>());
   EXPECT_EQ(combined["config"]["seed"], 42);  // the base is the lowest seed's file
+  EXPECT_EQ(combined["run_fields_from_seed"], 42);  // and says its one-run fields are seed 42's
   EXPECT_EQ(combined["peak_rss_mb"].get<double>(), 3043.0);
   ASSERT_EQ(combined["combined_from"].size(), 2u);
   EXPECT_EQ(combined["combined_from"][0]["file"], "a.json");

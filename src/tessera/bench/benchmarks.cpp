@@ -522,6 +522,7 @@ nlohmann::json run_benchmark(const std::string& name, const BenchOptions& option
       {"per_seed", main["per_seed"]},
       {"popularity_metrics", first.popularity_headline},
       {"evaluations", first.evaluations},
+      {"run_fields_from_seed", first_config.seed},  // evaluations, epochs, best epoch: that one run's
       {"targets", target_checks},
       {"targets_met", all_met},
       {"train_total_seconds", first.train.total_seconds},

@@ -218,6 +218,7 @@ nlohmann::json combine_seed_results(const std::vector<SeedResultFile>& files) {
   if (result.contains("decode_users_per_second")) result["decode_users_per_second"] = decode_rate;
   if (result.contains("invalid_item_rate")) result["invalid_item_rate"] = invalid;
   result["combined_from"] = sources;
+  result["run_fields_from_seed"] = first_seed(&base);  // older files lack it; the base's first run is the lowest seed
   // Each source's description may end with what that run changed ("; this run: ..."): keep the
   // benchmark's own text once, then every source's changes, so the combined file claims no defaults
   // its runs did not use.
