@@ -36,6 +36,8 @@ void visit_fields(Config& c, Visitor&& v) {
   v("item_buckets", c.item_buckets);
   v("item_dropout", c.item_dropout);
   v("label_smoothing", c.label_smoothing);
+  v("history_negatives", c.history_negatives);
+  v("history_negative_weight", c.history_negative_weight);
   v("tie_output", c.tie_output);
   v("beam_width", c.beam_width);
   v("max_targets_per_user", c.max_targets_per_user);
@@ -107,6 +109,9 @@ void TrainConfig::validate() const {
   require(item_dropout == 0 || item_buckets > 0, "item_dropout", "needs item_buckets > 0");
   require(label_smoothing >= 0 && label_smoothing < 1, "label_smoothing", "must be in [0, 1)");
   require(model == "tiger" || label_smoothing == 0, "label_smoothing", "is only used by tiger");
+  require(history_negatives >= 0, "history_negatives", "must be >= 0");
+  require(model == "tiger" || history_negatives == 0, "history_negatives", "is only used by tiger");
+  require(history_negative_weight > 0, "history_negative_weight", "must be > 0");
   require(beam_width >= 1, "beam_width", "must be >= 1");
   require(max_targets_per_user >= 0, "max_targets_per_user", "must be >= 0");
   require(model == "tiger" || max_targets_per_user == 0, "max_targets_per_user", "is only used by tiger");

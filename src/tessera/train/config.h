@@ -46,6 +46,10 @@ struct TrainConfig {
                                      // probability (needs item_buckets > 0)
   double label_smoothing = 0.0;      // tiger, training: smooth each level's code target, (1 - eps) on the code
                                      // and eps spread over the codebook; 0 = plain cross-entropy
+  std::int64_t history_negatives = 0;  // tiger, training: per example, this many items drawn from its own history
+                                       // are ranked below the target by a pairwise logistic loss on full-ID
+                                       // log-likelihoods (a repeat of the target is skipped); 0 = off
+  double history_negative_weight = 1.0;  // tiger: weight of that loss next to the code cross-entropy
   bool tie_output = false;           // score each code with its input embedding row (weight tying) instead of
                                      // a separate output layer
   std::int64_t beam_width = 20;      // constrained beam search for validation and inference

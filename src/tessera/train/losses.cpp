@@ -168,4 +168,22 @@ torch::Tensor code_cross_entropy(const std::vector<torch::Tensor>& level_logits,
   return loss / static_cast<double>(L);
 }
 
+torch::Tensor code_log_likelihood(const std::vector<torch::Tensor>& level_logits, const torch::Tensor& codes) {
+  const auto L = static_cast<std::int64_t>(level_logits.size());
+  TORCH_CHECK(L >= 1 && codes.dim() == 2 && codes.size(1) == L, "code_log_likelihood: one logits tensor per code column");
+  torch::Tensor total = torch::zeros({codes.size(0)});
+  for (std::int64_t l = 0; l < L; ++l) {
+    total = total + torch::log_softmax(level_logits[static_cast<std::size_t>(l)], 1).gather(1, codes.select(1, l).unsqueeze(1)).squeeze(1);
+  }
+  return total;
+}
+
+torch::Tensor ranked_above_loss(const torch::Tensor& positive, const torch::Tensor& negative, const torch::Tensor& valid) {
+  TORCH_CHECK(positive.dim() == 1 && negative.dim() == 2 && negative.size(0) == positive.size(0) && valid.sizes() == negative.sizes(),
+              "ranked_above_loss: positive [B], negative and valid [B, M] expected");
+  auto weights = valid.to(torch::kFloat);
+  auto pairs = torch::nn::functional::softplus(negative - positive.unsqueeze(1));
+  return (pairs * weights).sum() / weights.sum().clamp_min(1.0);
+}
+
 }  // namespace tessera::train

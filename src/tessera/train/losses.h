@@ -63,4 +63,13 @@ torch::Tensor grouped_sampled_softmax_cross_entropy(const torch::Tensor& hidden,
 torch::Tensor code_cross_entropy(const std::vector<torch::Tensor>& level_logits, const torch::Tensor& targets,
                                  double label_smoothing = 0.0);
 
+// Log-likelihood of each row's whole semantic ID: the sum over levels of log_softmax(logits)[code].
+//   level_logits: L tensors [N, K] float;  codes: [N, L] int64.  Returns [N].
+torch::Tensor code_log_likelihood(const std::vector<torch::Tensor>& level_logits, const torch::Tensor& codes);
+
+// Pairwise logistic loss that ranks each row's positive above its negatives: the mean of
+// softplus(negative - positive) over the pairs with valid = true (0 when there are none).
+//   positive: [B] float;  negative, valid: [B, M] float and bool.
+torch::Tensor ranked_above_loss(const torch::Tensor& positive, const torch::Tensor& negative, const torch::Tensor& valid);
+
 }  // namespace tessera::train

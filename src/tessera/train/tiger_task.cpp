@@ -89,8 +89,46 @@ class TigerTask : public TrainingTask {
     auto tokens = model_->history_tokens(ids_->codes, histories);
     torch::Tensor users;
     if (config_.user_buckets > 0) users = torch::tensor(buckets, torch::kLong);
-    auto logits = model_->decode_teacher_forced(model_->encode(tokens, users), targets);
-    return {code_cross_entropy(logits, targets, config_.label_smoothing), B * L};
+    auto memory = model_->encode(tokens, users);
+    auto logits = model_->decode_teacher_forced(memory, targets);
+    auto loss = code_cross_entropy(logits, targets, config_.label_smoothing);
+    if (config_.history_negatives > 0) {
+      loss = loss + config_.history_negative_weight * history_negative_loss(memory, logits, targets, histories, batch);
+    }
+    return {loss, B * L};
+  }
+
+  // Draws config_.history_negatives items (with replacement) from each example's encoder history
+  // and ranks the target's full-ID log-likelihood above each of theirs (ranked_above_loss); a
+  // drawn item equal to the target is left out. The negatives reuse the encoder memory.
+  torch::Tensor history_negative_loss(const models::TigerMemory& memory, const std::vector<torch::Tensor>& logits,
+                                      const torch::Tensor& targets, const std::vector<std::span<const std::int32_t>>& histories,
+                                      const std::vector<std::int64_t>& batch) {
+    const auto B = targets.size(0);
+    const auto L = targets.size(1);
+    const auto M = config_.history_negatives;
+    auto draws = torch::rand({B, M}, torch::kDouble);
+    const auto* u = draws.data_ptr<double>();
+    auto codes = torch::empty({B * M, L}, torch::kLong);
+    auto valid = torch::empty({B, M}, torch::kBool);
+    auto* c = codes.data_ptr<std::int64_t>();
+    auto* ok = valid.data_ptr<bool>();
+    for (std::int64_t b = 0; b < B; ++b) {
+      const auto& history = histories[static_cast<std::size_t>(b)];
+      const auto& ex = examples_[static_cast<std::size_t>(batch[static_cast<std::size_t>(b)])];
+      const auto target = data::training_sequence(dataset_, ex.user)[static_cast<std::size_t>(ex.position)];
+      for (std::int64_t m = 0; m < M; ++m) {
+        const auto n = static_cast<std::int64_t>(history.size());
+        const auto pick = std::min<std::int64_t>(n - 1, static_cast<std::int64_t>(u[b * M + m] * static_cast<double>(n)));
+        const auto item = history[static_cast<std::size_t>(pick)];
+        ok[b * M + m] = item != target;
+        const auto code = ids_->code(item);
+        for (std::int64_t l = 0; l < L; ++l) c[(b * M + m) * L + l] = code[static_cast<std::size_t>(l)];
+      }
+    }
+    const models::TigerMemory repeated{memory.memory.repeat_interleave(M, 0), memory.bias.repeat_interleave(M, 0)};
+    auto negative = code_log_likelihood(model_->decode_teacher_forced(repeated, codes), codes).view({B, M});
+    return ranked_above_loss(code_log_likelihood(logits, targets), negative, valid);
   }
 
   std::string metric() const override { return "recall@10"; }
