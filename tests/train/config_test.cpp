@@ -144,6 +144,24 @@ TEST(TrainConfig, LabelSmoothingIsATigerOptionBelowOne) {
   EXPECT_NE(error_of([&] { c.validate(); }).find("label_smoothing"), std::string::npos);
 }
 
+// history_negatives is a TIGER option (>= 0) with a positive weight.
+TEST(TrainConfig, HistoryNegativesIsATigerOptionWithAPositiveWeight) {
+  TrainConfig c;
+  c.model = "tiger";
+  c.semantic_ids = "ids.sid";
+  apply_overrides(c, {"history_negatives=2", "history_negative_weight=0.3"});
+  EXPECT_EQ(c.history_negatives, 2);
+  EXPECT_NO_THROW(c.validate());
+  c.history_negative_weight = 0.0;
+  EXPECT_NE(error_of([&] { c.validate(); }).find("history_negative_weight"), std::string::npos);
+  c.history_negative_weight = 1.0;
+  c.history_negatives = -1;
+  EXPECT_NE(error_of([&] { c.validate(); }).find("history_negatives"), std::string::npos);
+  c.history_negatives = 1;
+  c.model = "sasrec";
+  EXPECT_NE(error_of([&] { c.validate(); }).find("history_negatives"), std::string::npos);
+}
+
 // Options of the item-ID sequence models that a TIGER config rejects by name.
 TEST(TrainConfig, SequenceModelOptionsAreRejectedForTiger) {
   const std::vector<std::pair<std::string, std::function<void(TrainConfig&)>>> options = {

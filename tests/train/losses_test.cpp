@@ -2,6 +2,8 @@
 // and in both gradients, for any chunking.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "tessera/train/losses.h"
 
 namespace tessera::train {
@@ -157,6 +159,50 @@ TEST(CodeCrossEntropy, IsTheLevelMeanOfSmoothedCrossEntropy) {
   auto code = torch::full({1, 1}, 2, torch::kLong);
   EXPECT_LT(code_cross_entropy(confident, code, 0.0).item<double>(), 1e-6);
   EXPECT_GT(code_cross_entropy(confident, code, 0.1).item<double>(), 1.0);
+}
+
+// The full-ID log-likelihood is the sum of each level's log-softmax at its code, so over every
+// combination of codes it is a distribution (its exponentials sum to 1).
+TEST(CodeLogLikelihood, SumsLevelLogSoftmaxAndIsADistributionOverAllIds) {
+  torch::manual_seed(8);
+  const std::int64_t N = 4;
+  const std::vector<std::int64_t> sizes = {5, 3};
+  std::vector<torch::Tensor> logits;
+  for (auto k : sizes) logits.push_back(torch::randn({N, k}) * 2.0);
+  std::vector<std::int64_t> all;
+  for (std::int64_t a = 0; a < sizes[0]; ++a) {
+    for (std::int64_t b = 0; b < sizes[1]; ++b) {
+      all.push_back(a);
+      all.push_back(b);
+    }
+  }
+  const auto combos = static_cast<std::int64_t>(all.size()) / 2;
+  auto codes = torch::tensor(all, torch::kLong).view({combos, 2});
+  for (std::int64_t n = 0; n < N; ++n) {
+    std::vector<torch::Tensor> row;
+    for (const auto& l : logits) row.push_back(l.slice(0, n, n + 1).expand({combos, l.size(1)}));
+    auto ll = code_log_likelihood(row, codes);
+    EXPECT_NEAR(ll.exp().sum().item<double>(), 1.0, 1e-5);
+    const auto a = codes[7][0].item<std::int64_t>(), b = codes[7][1].item<std::int64_t>();
+    const double expected = torch::log_softmax(logits[0][n], 0)[a].item<double>() + torch::log_softmax(logits[1][n], 0)[b].item<double>();
+    EXPECT_NEAR(ll[7].item<double>(), expected, 1e-5);
+  }
+}
+
+// Pairwise logistic loss: the mean of softplus(negative - positive) over valid pairs only; it
+// raises the positive and lowers the negatives; no valid pair gives 0.
+TEST(RankedAboveLoss, IsTheMeanSoftplusOverValidPairs) {
+  auto positive = torch::tensor({1.0f, -2.0f}).requires_grad_();
+  auto negative = torch::tensor({{0.0f, 3.0f}, {-2.0f, 5.0f}}).requires_grad_();
+  auto valid = torch::tensor({1, 1, 1, 0}).view({2, 2}).to(torch::kBool);
+  auto loss = ranked_above_loss(positive, negative, valid);
+  auto softplus = [](double x) { return std::log1p(std::exp(x)); };
+  EXPECT_NEAR(loss.item<double>(), (softplus(-1.0) + softplus(2.0) + softplus(0.0)) / 3.0, 1e-6);
+  loss.backward();
+  EXPECT_LT(positive.grad()[0].item<double>(), 0.0);  // descent raises the positive
+  EXPECT_GT(negative.grad()[0][1].item<double>(), 0.0);  // and lowers the negative
+  EXPECT_EQ(negative.grad()[1][1].item<double>(), 0.0);  // an invalid pair has no say
+  EXPECT_EQ(ranked_above_loss(positive, negative, torch::zeros({2, 2}, torch::kBool)).item<double>(), 0.0);
 }
 
 }  // namespace
