@@ -470,6 +470,7 @@ TEST(Trainer, TigerHistoryNegativesRankTargetsAboveTheirHistory) {
   config.epochs = 3;
   config.eval_every = 3;  // one validation, after the last epoch: best.ckpt is the last epoch
   config.lr = 0.005;
+  config.history_negative_weight = 1.0;  // strong, for a clear effect in 3 epochs
   auto share = [&](std::int64_t negatives) {
     config.history_negatives = negatives;
     TrainOptions options;

@@ -49,7 +49,8 @@ struct TrainConfig {
   std::int64_t history_negatives = 0;  // tiger, training: per example, this many items drawn from its own history
                                        // are ranked below the target by a pairwise logistic loss on full-ID
                                        // log-likelihoods (a repeat of the target is skipped); 0 = off
-  double history_negative_weight = 1.0;  // tiger: weight of that loss next to the code cross-entropy
+  double history_negative_weight = 0.1;  // tiger: weight of that loss next to the code cross-entropy (on Beauty
+                                         // 0.1 lost to no such loss and 0.3 did worse; 1 wrecked a toy: BENCHMARKS.md)
   bool tie_output = false;           // score each code with its input embedding row (weight tying) instead of
                                      // a separate output layer
   std::int64_t beam_width = 20;      // constrained beam search for validation and inference
