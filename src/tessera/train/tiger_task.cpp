@@ -1,5 +1,7 @@
 #include "tessera/train/tiger_task.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "tessera/core/error.h"
@@ -72,20 +74,18 @@ class TigerTask : public TrainingTask {
 
   StepLoss loss(const std::vector<std::int64_t>& batch, std::int64_t /*step*/) override {
     const auto B = static_cast<std::int64_t>(batch.size());
-    const auto L = ids_->num_levels();
     std::vector<std::span<const std::int32_t>> histories;
+    std::vector<std::int32_t> target_items;
     std::vector<std::int64_t> buckets;
-    auto targets = torch::empty({B, L}, torch::kLong);
-    auto* t = targets.data_ptr<std::int64_t>();
     for (std::int64_t b = 0; b < B; ++b) {
       const auto& ex = examples_[static_cast<std::size_t>(batch[static_cast<std::size_t>(b)])];
       const auto sequence = data::training_sequence(dataset_, ex.user);
       const auto start = std::max<std::int64_t>(0, ex.position - config_.max_len);
       histories.push_back(sequence.subspan(static_cast<std::size_t>(start), static_cast<std::size_t>(ex.position - start)));
-      const auto code = ids_->code(sequence[static_cast<std::size_t>(ex.position)]);
-      for (std::int64_t l = 0; l < L; ++l) t[b * L + l] = code[static_cast<std::size_t>(l)];
+      target_items.push_back(sequence[static_cast<std::size_t>(ex.position)]);
       if (config_.user_buckets > 0) buckets.push_back(models::hashed_user_bucket(ex.user, config_.user_buckets));
     }
+    auto targets = codes_of(target_items);
     auto tokens = model_->history_tokens(ids_->codes, histories);
     torch::Tensor users;
     if (config_.user_buckets > 0) users = torch::tensor(buckets, torch::kLong);
@@ -93,9 +93,21 @@ class TigerTask : public TrainingTask {
     auto logits = model_->decode_teacher_forced(memory, targets);
     auto loss = code_cross_entropy(logits, targets, config_.label_smoothing);
     if (config_.history_negatives > 0) {
-      loss = loss + config_.history_negative_weight * history_negative_loss(memory, logits, targets, histories, batch);
+      loss = loss + config_.history_negative_weight * history_negative_loss(memory, logits, targets, histories, target_items);
     }
-    return {loss, B * L};
+    return {loss, B * ids_->num_levels()};
+  }
+
+  // The semantic IDs of `items`: [N, num_levels] int64.
+  torch::Tensor codes_of(const std::vector<std::int32_t>& items) const {
+    const auto L = ids_->num_levels();
+    auto codes = torch::empty({static_cast<std::int64_t>(items.size()), L}, torch::kLong);
+    auto* c = codes.data_ptr<std::int64_t>();
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      const auto code = ids_->code(items[i]);
+      std::copy(code.begin(), code.end(), c + static_cast<std::int64_t>(i) * L);
+    }
+    return codes;
   }
 
   // Draws config_.history_negatives items (with replacement) from each example's encoder history
@@ -103,29 +115,24 @@ class TigerTask : public TrainingTask {
   // drawn item equal to the target is left out. The negatives reuse the encoder memory.
   torch::Tensor history_negative_loss(const models::TigerMemory& memory, const std::vector<torch::Tensor>& logits,
                                       const torch::Tensor& targets, const std::vector<std::span<const std::int32_t>>& histories,
-                                      const std::vector<std::int64_t>& batch) {
+                                      const std::vector<std::int32_t>& target_items) {
     const auto B = targets.size(0);
-    const auto L = targets.size(1);
     const auto M = config_.history_negatives;
     auto draws = torch::rand({B, M}, torch::kDouble);
     const auto* u = draws.data_ptr<double>();
-    auto codes = torch::empty({B * M, L}, torch::kLong);
+    std::vector<std::int32_t> negative_items;
     auto valid = torch::empty({B, M}, torch::kBool);
-    auto* c = codes.data_ptr<std::int64_t>();
     auto* ok = valid.data_ptr<bool>();
     for (std::int64_t b = 0; b < B; ++b) {
       const auto& history = histories[static_cast<std::size_t>(b)];
-      const auto& ex = examples_[static_cast<std::size_t>(batch[static_cast<std::size_t>(b)])];
-      const auto target = data::training_sequence(dataset_, ex.user)[static_cast<std::size_t>(ex.position)];
+      const auto n = static_cast<std::int64_t>(history.size());
       for (std::int64_t m = 0; m < M; ++m) {
-        const auto n = static_cast<std::int64_t>(history.size());
         const auto pick = std::min<std::int64_t>(n - 1, static_cast<std::int64_t>(u[b * M + m] * static_cast<double>(n)));
-        const auto item = history[static_cast<std::size_t>(pick)];
-        ok[b * M + m] = item != target;
-        const auto code = ids_->code(item);
-        for (std::int64_t l = 0; l < L; ++l) c[(b * M + m) * L + l] = code[static_cast<std::size_t>(l)];
+        negative_items.push_back(history[static_cast<std::size_t>(pick)]);
+        ok[b * M + m] = negative_items.back() != target_items[static_cast<std::size_t>(b)];
       }
     }
+    auto codes = codes_of(negative_items);
     const models::TigerMemory repeated{memory.memory.repeat_interleave(M, 0), memory.bias.repeat_interleave(M, 0)};
     auto negative = code_log_likelihood(model_->decode_teacher_forced(repeated, codes), codes).view({B, M});
     return ranked_above_loss(code_log_likelihood(logits, targets), negative, valid);
