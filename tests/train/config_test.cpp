@@ -158,6 +158,11 @@ TEST(TrainConfig, HistoryNegativesIsATigerOptionWithAPositiveWeight) {
   c.history_negatives = -1;
   EXPECT_NE(error_of([&] { c.validate(); }).find("history_negatives"), std::string::npos);
   c.history_negatives = 1;
+  apply_overrides(c, {"history_negative_loss=unlikelihood"});
+  EXPECT_NO_THROW(c.validate());
+  c.history_negative_loss = "hinge";
+  EXPECT_NE(error_of([&] { c.validate(); }).find("history_negative_loss"), std::string::npos);
+  c.history_negative_loss = "pairwise";
   c.model = "sasrec";
   EXPECT_NE(error_of([&] { c.validate(); }).find("history_negatives"), std::string::npos);
 }

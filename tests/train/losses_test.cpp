@@ -205,5 +205,19 @@ TEST(RankedAboveLoss, IsTheMeanSoftplusOverValidPairs) {
   EXPECT_EQ(ranked_above_loss(positive, negative, torch::zeros({2, 2}, torch::kBool)).item<double>(), 0.0);
 }
 
+TEST(UnlikelihoodLoss, IsTheMeanOfMinusLogOneMinusPOverValidEntries) {
+  auto log_likelihood = torch::log(torch::tensor({{0.5f, 0.01f}, {0.9f, 0.2f}})).requires_grad_();
+  auto valid = torch::tensor({1, 1, 1, 0}).view({2, 2}).to(torch::kBool);
+  auto loss = unlikelihood_loss(log_likelihood, valid);
+  EXPECT_NEAR(loss.item<double>(), -(std::log(0.5) + std::log(0.99) + std::log(0.1)) / 3.0, 1e-5);
+  loss.backward();
+  const auto grad = log_likelihood.grad();
+  EXPECT_GT(grad[0][0].item<double>(), 0.0);                             // descent lowers a negative's likelihood
+  EXPECT_GT(grad[1][0].item<double>(), 10 * grad[0][1].item<double>());  // far harder for a likely item than an unlikely one
+  EXPECT_EQ(grad[1][1].item<double>(), 0.0);                             // an invalid entry has no say
+  EXPECT_TRUE(std::isfinite(unlikelihood_loss(torch::zeros({1, 1}), torch::ones({1, 1}, torch::kBool)).item<double>()));
+  EXPECT_EQ(unlikelihood_loss(log_likelihood, torch::zeros({2, 2}, torch::kBool)).item<double>(), 0.0);
+}
+
 }  // namespace
 }  // namespace tessera::train

@@ -37,6 +37,7 @@ void visit_fields(Config& c, Visitor&& v) {
   v("item_dropout", c.item_dropout);
   v("label_smoothing", c.label_smoothing);
   v("history_negatives", c.history_negatives);
+  v("history_negative_loss", c.history_negative_loss);
   v("history_negative_weight", c.history_negative_weight);
   v("tie_output", c.tie_output);
   v("beam_width", c.beam_width);
@@ -111,6 +112,8 @@ void TrainConfig::validate() const {
   require(model == "tiger" || label_smoothing == 0, "label_smoothing", "is only used by tiger");
   require(history_negatives >= 0, "history_negatives", "must be >= 0");
   require(model == "tiger" || history_negatives == 0, "history_negatives", "is only used by tiger");
+  require(history_negative_loss == "pairwise" || history_negative_loss == "unlikelihood", "history_negative_loss",
+          "must be 'pairwise' or 'unlikelihood'");
   require(history_negative_weight > 0, "history_negative_weight", "must be > 0");
   require(beam_width >= 1, "beam_width", "must be >= 1");
   require(max_targets_per_user >= 0, "max_targets_per_user", "must be >= 0");

@@ -47,8 +47,11 @@ struct TrainConfig {
   double label_smoothing = 0.0;      // tiger, training: smooth each level's code target, (1 - eps) on the code
                                      // and eps spread over the codebook; 0 = plain cross-entropy
   std::int64_t history_negatives = 0;  // tiger, training: per example, this many items drawn from its own history
-                                       // are ranked below the target by a pairwise logistic loss on full-ID
-                                       // log-likelihoods (a repeat of the target is skipped); 0 = off
+                                       // are pushed down by history_negative_loss (a repeat of the target is
+                                       // skipped); 0 = off
+  std::string history_negative_loss = "pairwise";  // tiger: "pairwise" ranks the target's full-ID log-likelihood
+                                                   // above each drawn item's (logistic); "unlikelihood" adds
+                                                   // -log(1 - p(drawn item)), which only bites on likely ones
   double history_negative_weight = 0.1;  // tiger: weight of that loss next to the code cross-entropy (on Beauty
                                          // 0.1 lost to no such loss and 0.3 did worse; 1 wrecked a toy: BENCHMARKS.md)
   bool tie_output = false;           // score each code with its input embedding row (weight tying) instead of

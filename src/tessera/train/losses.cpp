@@ -186,4 +186,12 @@ torch::Tensor ranked_above_loss(const torch::Tensor& positive, const torch::Tens
   return (pairs * weights).sum() / weights.sum().clamp_min(1.0);
 }
 
+torch::Tensor unlikelihood_loss(const torch::Tensor& log_likelihood, const torch::Tensor& valid) {
+  TORCH_CHECK(valid.sizes() == log_likelihood.sizes(), "unlikelihood_loss: log_likelihood and valid of one shape expected");
+  auto weights = valid.to(torch::kFloat);
+  // -log(1 - exp(ll)) = -log(-expm1(ll)); ll is kept a hair below 0 so a certain item stays finite.
+  auto terms = -torch::log(-torch::expm1(log_likelihood.clamp_max(-1e-6)));
+  return (terms * weights).sum() / weights.sum().clamp_min(1.0);
+}
+
 }  // namespace tessera::train

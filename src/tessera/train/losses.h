@@ -72,4 +72,10 @@ torch::Tensor code_log_likelihood(const std::vector<torch::Tensor>& level_logits
 //   positive: [B] float;  negative, valid: [B, M] float and bool.
 torch::Tensor ranked_above_loss(const torch::Tensor& positive, const torch::Tensor& negative, const torch::Tensor& valid);
 
+// Unlikelihood loss that pushes down negatives the model already finds likely: the mean of
+// -log(1 - p) over the valid entries, with p = exp(log_likelihood) (0 when none is valid). It
+// is about p for unlikely items and grows without bound as p nears 1.
+//   log_likelihood: [B, M] float (<= 0);  valid: [B, M] bool.
+torch::Tensor unlikelihood_loss(const torch::Tensor& log_likelihood, const torch::Tensor& valid);
+
 }  // namespace tessera::train

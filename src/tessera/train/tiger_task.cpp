@@ -111,8 +111,9 @@ class TigerTask : public TrainingTask {
   }
 
   // Draws config_.history_negatives items (with replacement) from each example's encoder history
-  // and ranks the target's full-ID log-likelihood above each of theirs (ranked_above_loss); a
-  // drawn item equal to the target is left out. The negatives reuse the encoder memory.
+  // and pushes them down: "pairwise" ranks the target's full-ID log-likelihood above each of
+  // theirs (ranked_above_loss), "unlikelihood" lowers their own probability (unlikelihood_loss).
+  // A drawn item equal to the target is left out. The negatives reuse the encoder memory.
   torch::Tensor history_negative_loss(const models::TigerMemory& memory, const std::vector<torch::Tensor>& logits,
                                       const torch::Tensor& targets, const std::vector<std::span<const std::int32_t>>& histories,
                                       const std::vector<std::int32_t>& target_items) {
@@ -135,6 +136,7 @@ class TigerTask : public TrainingTask {
     auto codes = codes_of(negative_items);
     const models::TigerMemory repeated{memory.memory.repeat_interleave(M, 0), memory.bias.repeat_interleave(M, 0)};
     auto negative = code_log_likelihood(model_->decode_teacher_forced(repeated, codes), codes).view({B, M});
+    if (config_.history_negative_loss == "unlikelihood") return unlikelihood_loss(negative, valid);
     return ranked_above_loss(code_log_likelihood(logits, targets), negative, valid);
   }
 

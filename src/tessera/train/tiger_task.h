@@ -3,9 +3,9 @@
 // every user's training sequence (each position after the first is a target; the history is
 // the up to max_len items before it; with max_targets_per_user only each user's most recent
 // targets), teacher-forced cross-entropy over the target's semantic-ID
-// codes (mean over levels), plus, with history_negatives > 0, a pairwise loss that ranks the
-// target's whole-ID log-likelihood above items drawn from the same history, and validation
-// Recall@10 by constrained beam search.
+// codes (mean over levels), plus, with history_negatives > 0, a loss on items drawn from the
+// same history (pairwise: rank the target's whole-ID log-likelihood above theirs;
+// unlikelihood: lower their probability), and validation Recall@10 by constrained beam search.
 //
 // The semantic IDs come from config.semantic_ids and must have been made for the same dataset
 // (fingerprint and item count are checked). A copy of them is stored in every checkpoint, so a
