@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -141,6 +142,25 @@ TEST(BenchmarkSpecs, EverySemanticIdRecipePassesTheCheckThatBuildingRuns) {
   bad.embedding = "fused";
   bad.tokenizer.method = "kmeans";
   EXPECT_THROW(check_recipe(bad), Error);
+}
+
+// A bad --set stops a benchmark before it reads data or writes a file: here the data folder does
+// not exist, so reaching the data would fail with another message.
+TEST(BenchmarkSpecs, ABadSetStopsTheRunBeforeAnyWork) {
+  const auto work = std::filesystem::temp_directory_path() / "tessera-bench-bad-set";
+  std::filesystem::remove_all(work);
+  BenchOptions options;
+  options.data_dir = (work / "no-data").string();
+  options.work_dir = (work / "runs").string();
+  options.results_dir = (work / "results").string();
+  options.overrides = {"history_negative_loss=hinge"};
+  try {
+    run_benchmark("tiger-beauty", options);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("history_negative_loss"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(work));
 }
 
 // The recorded commit is a full hash (possibly marked dirty), or "unknown" outside a git checkout,

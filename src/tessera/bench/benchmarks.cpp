@@ -354,6 +354,22 @@ std::vector<PlannedVariant> plan_variants(const BenchmarkSpec& spec, const std::
   return planned;
 }
 
+// Where a variant's semantic IDs are written in the benchmark's folder (TIGER recipes only).
+std::string semantic_ids_path(const std::string& bench_dir, const PlannedVariant& planned) {
+  return planned.recipe == nullptr ? "" : (fs::path(bench_dir) / (planned.recipe->label + ".sids")).string();
+}
+
+// One variant's training config: the benchmark's config file, the variant's overrides, its
+// semantic-ID file, then the command line's --set overrides, in that order.
+train::TrainConfig variant_config(const std::string& config_path, const PlannedVariant& planned, const std::string& bench_dir,
+                                  const std::vector<std::string>& cli_overrides) {
+  auto config = train::load_config(config_path);
+  train::apply_overrides(config, planned.overrides);
+  if (planned.recipe != nullptr) config.semantic_ids = semantic_ids_path(bench_dir, planned);
+  train::apply_overrides(config, cli_overrides);
+  return config;
+}
+
 const nlohmann::json& variant_named(const nlohmann::json& variants, const std::string& label, const std::string& benchmark) {
   for (const auto& v : variants) {
     if (v.at("label") == label) return v;
@@ -406,13 +422,18 @@ nlohmann::json run_benchmark(const std::string& name, const BenchOptions& option
   git_commit();  // pins the commit this run starts from
   const auto recipes = semantic_id_recipes(spec, options);  // checks --ids/--ids-method before any work
   const auto description = run_description(spec, options);
+  const std::string configs_dir = options.configs_dir.empty() ? (fs::path(TESSERA_SOURCE_DIR) / "configs").string() : options.configs_dir;
+  const std::string config_path = resolve(configs_dir, spec.config);
+  const std::string bench_dir = (fs::path(options.work_dir) / spec.name).string();
+  const auto planned_variants = plan_variants(spec, recipes);
+  for (const auto& planned : planned_variants) {  // a bad config or --set stops here, before any data or file is made
+    variant_config(config_path, planned, bench_dir, options.overrides).validate();
+  }
   std::fprintf(stderr, "[bench] %s: %s\n", spec.name.c_str(), description.c_str());
   auto dataset = prepare_for(spec, options);
   const auto stats = data::compute_stats(dataset);
   std::fprintf(stderr, "%s\n", data::format_stats(stats).c_str());
   const std::string dataset_path = spec.synthetic ? "synthetic" : resolve(options.data_dir, spec.input);
-  const std::string configs_dir = options.configs_dir.empty() ? (fs::path(TESSERA_SOURCE_DIR) / "configs").string() : options.configs_dir;
-  const std::string bench_dir = (fs::path(options.work_dir) / spec.name).string();
   const int seeds = options.seeds > 0 ? options.seeds : spec.seeds;
   const double matmul_peak = measure_matmul_peak_gflops();
   std::fprintf(stderr, "[bench] matmul peak of this machine: %.1f GFLOP/s (%d threads)\n", matmul_peak, runtime_threads());
@@ -421,21 +442,17 @@ nlohmann::json run_benchmark(const std::string& name, const BenchOptions& option
   nlohmann::json variants = nlohmann::json::array();
   train::TrainConfig first_config;
   std::vector<RunOutcome> first_runs;
-  for (const auto& planned : plan_variants(spec, recipes)) {
-    auto config = train::load_config(resolve(configs_dir, spec.config));
+  for (const auto& planned : planned_variants) {
+    auto config = variant_config(config_path, planned, bench_dir, options.overrides);
     nlohmann::json variant = {{"label", planned.label.empty() ? spec.name : planned.label}};
-    train::apply_overrides(config, planned.overrides);
     if (!planned.label.empty()) variant["config_overrides"] = planned.overrides;
     if (const auto* recipe = planned.recipe) {
       auto ids = build_semantic_ids(dataset, *recipe, options.data_dir);
       fs::create_directories(bench_dir);
-      const auto ids_path = (fs::path(bench_dir) / (recipe->label + ".sids")).string();
-      tokenize::save_semantic_ids(ids, ids_path);
-      config.semantic_ids = ids_path;
+      tokenize::save_semantic_ids(ids, semantic_ids_path(bench_dir, planned));
       variant["embedding"] = recipe->tokenizer.method == "random" ? "none" : recipe->embedding;
       variant["tokenizer"] = tokenizer_fields(ids);
     }
-    train::apply_overrides(config, options.overrides);
     variant["model"] = config.model;
     std::vector<RunOutcome> runs;
     nlohmann::json per_seed = nlohmann::json::array();

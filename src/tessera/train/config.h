@@ -52,8 +52,9 @@ struct TrainConfig {
   std::string history_negative_loss = "pairwise";  // tiger: "pairwise" ranks the target's full-ID log-likelihood
                                                    // above each drawn item's (logistic); "unlikelihood" adds
                                                    // -log(1 - p(drawn item)), which only bites on likely ones
-  double history_negative_weight = 0.1;  // tiger: weight of that loss next to the code cross-entropy (on Beauty
-                                         // 0.1 lost to no such loss and 0.3 did worse; 1 wrecked a toy: BENCHMARKS.md)
+  double history_negative_weight = 0.1;  // tiger: weight of that loss next to the code cross-entropy. Pairwise on
+                                         // Beauty: 0.1 lost to no such loss, 0.3 did worse. Unlikelihood pulls by
+                                         // weight x p, so it needs about 10 (BENCHMARKS.md)
   bool tie_output = false;           // score each code with its input embedding row (weight tying) instead of
                                      // a separate output layer
   std::int64_t beam_width = 20;      // constrained beam search for validation and inference

@@ -178,20 +178,26 @@ torch::Tensor code_log_likelihood(const std::vector<torch::Tensor>& level_logits
   return total;
 }
 
+namespace {
+
+// Mean of `terms` over the entries where `valid` is set; 0 when none is.
+torch::Tensor masked_mean(const torch::Tensor& terms, const torch::Tensor& valid) {
+  auto weights = valid.to(torch::kFloat);
+  return (terms * weights).sum() / weights.sum().clamp_min(1.0);
+}
+
+}  // namespace
+
 torch::Tensor ranked_above_loss(const torch::Tensor& positive, const torch::Tensor& negative, const torch::Tensor& valid) {
   TORCH_CHECK(positive.dim() == 1 && negative.dim() == 2 && negative.size(0) == positive.size(0) && valid.sizes() == negative.sizes(),
               "ranked_above_loss: positive [B], negative and valid [B, M] expected");
-  auto weights = valid.to(torch::kFloat);
-  auto pairs = torch::nn::functional::softplus(negative - positive.unsqueeze(1));
-  return (pairs * weights).sum() / weights.sum().clamp_min(1.0);
+  return masked_mean(torch::nn::functional::softplus(negative - positive.unsqueeze(1)), valid);
 }
 
 torch::Tensor unlikelihood_loss(const torch::Tensor& log_likelihood, const torch::Tensor& valid) {
   TORCH_CHECK(valid.sizes() == log_likelihood.sizes(), "unlikelihood_loss: log_likelihood and valid of one shape expected");
-  auto weights = valid.to(torch::kFloat);
   // -log(1 - exp(ll)) = -log(-expm1(ll)); ll is kept a hair below 0 so a certain item stays finite.
-  auto terms = -torch::log(-torch::expm1(log_likelihood.clamp_max(-1e-6)));
-  return (terms * weights).sum() / weights.sum().clamp_min(1.0);
+  return masked_mean(-torch::log(-torch::expm1(log_likelihood.clamp_max(-1e-6))), valid);
 }
 
 }  // namespace tessera::train
