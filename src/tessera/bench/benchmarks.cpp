@@ -426,8 +426,12 @@ nlohmann::json run_benchmark(const std::string& name, const BenchOptions& option
   const std::string config_path = resolve(configs_dir, spec.config);
   const std::string bench_dir = (fs::path(options.work_dir) / spec.name).string();
   const auto planned_variants = plan_variants(spec, recipes);
-  for (const auto& planned : planned_variants) {  // a bad config or --set stops here, before any data or file is made
-    variant_config(config_path, planned, bench_dir, options.overrides).validate();
+  // Each variant's config is read once and checked here, so a bad config or --set stops the run
+  // before any data or file is made, and the config trained below is the one checked.
+  std::vector<train::TrainConfig> variant_configs;
+  for (const auto& planned : planned_variants) {
+    variant_configs.push_back(variant_config(config_path, planned, bench_dir, options.overrides));
+    variant_configs.back().validate();
   }
   std::fprintf(stderr, "[bench] %s: %s\n", spec.name.c_str(), description.c_str());
   auto dataset = prepare_for(spec, options);
@@ -442,8 +446,9 @@ nlohmann::json run_benchmark(const std::string& name, const BenchOptions& option
   nlohmann::json variants = nlohmann::json::array();
   train::TrainConfig first_config;
   std::vector<RunOutcome> first_runs;
-  for (const auto& planned : planned_variants) {
-    auto config = variant_config(config_path, planned, bench_dir, options.overrides);
+  for (std::size_t v = 0; v < planned_variants.size(); ++v) {
+    const auto& planned = planned_variants[v];
+    auto config = variant_configs[v];
     nlohmann::json variant = {{"label", planned.label.empty() ? spec.name : planned.label}};
     if (!planned.label.empty()) variant["config_overrides"] = planned.overrides;
     if (const auto* recipe = planned.recipe) {
