@@ -75,6 +75,36 @@ TEST(Tiger, LearnsToCopyTheLastItem) { expect_learns_to_copy_the_last_item(false
 
 TEST(Tiger, LearnsToCopyTheLastItemWithTiedOutput) { expect_learns_to_copy_the_last_item(true); }
 
+// Teacher-forced decoding of G candidate IDs per request (the training task's target plus its
+// history negatives) gives each candidate the logits it gets decoded alone against its request's
+// memory; requests with different history lengths (padding) check that no request's keys leak
+// into another's.
+TEST(Tiger, GroupedTeacherForcedDecodingEqualsDecodingEachCandidateAlone) {
+  auto ids = testing::random_semantic_ids(12, 1);
+  auto model = testing::small_tiger(*ids);  // level sizes {8, 6, 3}
+  model->eval();
+  std::vector<std::int32_t> h0 = {1, 2, 3, 4}, h1 = {5}, h2 = {6, 7};
+  std::vector<std::span<const std::int32_t>> histories = {h0, h1, h2};
+  auto memory = model->encode(model->history_tokens(ids->codes, histories), {});
+  const std::int64_t B = 3, G = 3;
+  auto candidates = torch::empty({B * G, 3}, torch::kLong);
+  for (std::int64_t r = 0; r < B * G; ++r) {
+    for (int l = 0; l < 3; ++l) candidates[r][l] = ids->code(static_cast<std::int32_t>(1 + (r * 5) % 12))[static_cast<std::size_t>(l)];
+  }
+  auto grouped = model->decode_teacher_forced(memory, candidates);
+  auto rows = torch::arange(B, torch::kLong).repeat_interleave(G);
+  const models::TigerMemory per_row{memory.memory.index_select(0, rows), memory.bias.index_select(0, rows)};
+  auto alone = model->decode_teacher_forced(per_row, candidates);
+  ASSERT_EQ(grouped.size(), 3u);
+  for (std::size_t l = 0; l < 3; ++l) {
+    ASSERT_EQ(grouped[l].sizes(), alone[l].sizes());
+    EXPECT_TRUE(torch::allclose(grouped[l], alone[l], 1e-5, 1e-5)) << "level " << l;
+  }
+  // Two candidates of one request differ, so the grouping did not copy one row's logits.
+  EXPECT_FALSE(torch::allclose(grouped[2][0], grouped[2][1]));
+  EXPECT_THROW(model->decode_teacher_forced(memory, candidates.narrow(0, 0, 4)), c10::Error);
+}
+
 // With tie_output there is no output layer: level l's logits are the hidden state times the input
 // embedding rows of level l's codes, so a gradient on the logits reaches those rows.
 TEST(Tiger, TiedOutputScoresCodesWithTheirEmbeddingRows) {

@@ -142,7 +142,9 @@ TigerMemory TigerImpl::encode(const torch::Tensor& tokens, const torch::Tensor& 
 }
 
 torch::Tensor TigerImpl::run_decoder(const torch::Tensor& memory, const torch::Tensor& memory_bias, const torch::Tensor& prefix) {
-  const auto P = prefix.size(1);
+  const auto N = prefix.size(0), P = prefix.size(1), B = memory.size(0);
+  TORCH_CHECK(B > 0 && N % B == 0, "tiger: ", N, " decoder sequences for ", B, " requests");
+  const auto G = N / B;
   auto x = token_embedding(prefix) + decoder_positions(torch::arange(P, torch::kLong)).unsqueeze(0);
   x = models::dropout(x, spec.dropout, is_training());
   auto causal = torch::full({P, P}, kBlocked).triu(1).view({1, 1, P, P});
@@ -150,7 +152,10 @@ torch::Tensor TigerImpl::run_decoder(const torch::Tensor& memory, const torch::T
     auto* layer = module->as<DecoderLayer>();
     auto drop = [&](const torch::Tensor& t) { return models::dropout(t, layer->dropout, is_training()); };
     x = x + drop(layer->self_attn->forward(layer->ln_self(x), torch::Tensor(), causal));
-    x = x + drop(layer->cross_attn->forward(layer->ln_cross(x), memory, memory_bias));
+    // Cross-attention has no mask between decoder positions, so a request's G sequences can
+    // attend as one [G * P]-token query against its keys/values, projected once.
+    auto queries = layer->ln_cross(x).view({B, G * P, -1});
+    x = x + drop(layer->cross_attn->forward(queries, memory, memory_bias).view({N, P, -1}));
     x = x + drop(layer->feed_forward(x));
   }
   return decoder_norm(x);

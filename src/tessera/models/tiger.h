@@ -112,7 +112,10 @@ struct TigerImpl : torch::nn::Module {
   // or undefined (required iff user_buckets > 0).
   TigerMemory encode(const torch::Tensor& tokens, const torch::Tensor& users);
 
-  // Training: target codes [B, num_levels] int64. Returns per-level logits, [B, level_sizes[l]].
+  // Training: target codes [N, num_levels] int64, N = B * G: G candidate IDs per request
+  // (request b's in rows b*G .. b*G+G-1), each decoded as its own sequence while the
+  // cross-attention keys/values are computed once per request. Returns per-level logits,
+  // [N, level_sizes[l]].
   std::vector<torch::Tensor> decode_teacher_forced(const TigerMemory& memory, const torch::Tensor& target_codes);
 
   // Beam search: a state for the B requests of `memory`, then one step at a time.
@@ -142,6 +145,7 @@ struct TigerImpl : torch::nn::Module {
   torch::nn::Linear output{nullptr};  // d_model -> total_codes (level l uses rows offsets[l] ...); none when tied
 
  private:
+  // prefix: [B * G, P] decoder tokens, G sequences per request of memory ([B, S, d]).
   torch::Tensor run_decoder(const torch::Tensor& memory, const torch::Tensor& memory_bias, const torch::Tensor& prefix);
 };
 TORCH_MODULE(Tiger);

@@ -90,12 +90,27 @@ class TigerTask : public TrainingTask {
     torch::Tensor users;
     if (config_.user_buckets > 0) users = torch::tensor(buckets, torch::kLong);
     auto memory = model_->encode(tokens, users);
-    auto logits = model_->decode_teacher_forced(memory, targets);
-    auto loss = code_cross_entropy(logits, targets, config_.label_smoothing);
-    if (config_.history_negatives > 0) {
-      loss = loss + config_.history_negative_weight * history_negative_loss(memory, logits, targets, histories, target_items);
+    if (config_.history_negatives == 0) {
+      return {code_cross_entropy(model_->decode_teacher_forced(memory, targets), targets, config_.label_smoothing),
+              B * ids_->num_levels()};
     }
-    return {loss, B * ids_->num_levels()};
+    // The target and its history negatives are decoded in one call, G = 1 + M sequences per
+    // example, so the encoder memory's cross-attention keys/values are projected once.
+    const std::int64_t M = config_.history_negatives, L = ids_->num_levels();
+    auto [negatives, valid] = draw_history_negatives(histories, target_items);
+    auto candidates = torch::cat({targets.unsqueeze(1), negatives.view({B, M, L})}, 1);  // [B, 1 + M, L]
+    auto all_logits = model_->decode_teacher_forced(memory, candidates.view({B * (1 + M), L}));
+    std::vector<torch::Tensor> logits, negative_logits;
+    for (const auto& level : all_logits) {
+      auto grouped = level.view({B, 1 + M, -1});
+      logits.push_back(grouped.select(1, 0));
+      negative_logits.push_back(grouped.narrow(1, 1, M).reshape({B * M, -1}));
+    }
+    auto loss = code_cross_entropy(logits, targets, config_.label_smoothing);
+    auto negative = code_log_likelihood(negative_logits, negatives).view({B, M});
+    auto extra = config_.history_negative_loss == "unlikelihood" ? unlikelihood_loss(negative, valid)
+                                                                 : ranked_above_loss(code_log_likelihood(logits, targets), negative, valid);
+    return {loss + config_.history_negative_weight * extra, B * L};
   }
 
   // The semantic IDs of `items`: [N, num_levels] int64.
@@ -110,14 +125,14 @@ class TigerTask : public TrainingTask {
     return codes;
   }
 
-  // Draws config_.history_negatives items (with replacement) from each example's encoder history
-  // and pushes them down: "pairwise" ranks the target's full-ID log-likelihood above each of
-  // theirs (ranked_above_loss), "unlikelihood" lowers their own probability (unlikelihood_loss).
-  // A drawn item equal to the target is left out. The negatives reuse the encoder memory.
-  torch::Tensor history_negative_loss(const models::TigerMemory& memory, const std::vector<torch::Tensor>& logits,
-                                      const torch::Tensor& targets, const std::vector<std::span<const std::int32_t>>& histories,
-                                      const std::vector<std::int32_t>& target_items) {
-    const auto B = targets.size(0);
+  // Draws config_.history_negatives items (with replacement) from each example's encoder history:
+  // their semantic IDs [B * M, L] (example b's in rows b*M ..) and valid [B, M], false where the
+  // drawn item is the target itself. The loss then pushes them down: "pairwise" ranks the
+  // target's full-ID log-likelihood above each of theirs (ranked_above_loss), "unlikelihood"
+  // lowers their own probability (unlikelihood_loss).
+  std::pair<torch::Tensor, torch::Tensor> draw_history_negatives(const std::vector<std::span<const std::int32_t>>& histories,
+                                                                 const std::vector<std::int32_t>& target_items) {
+    const auto B = static_cast<std::int64_t>(histories.size());
     const auto M = config_.history_negatives;
     auto draws = torch::rand({B, M}, torch::kDouble);
     const auto* u = draws.data_ptr<double>();
@@ -133,11 +148,7 @@ class TigerTask : public TrainingTask {
         ok[b * M + m] = negative_items.back() != target_items[static_cast<std::size_t>(b)];
       }
     }
-    auto codes = codes_of(negative_items);
-    const models::TigerMemory repeated{memory.memory.repeat_interleave(M, 0), memory.bias.repeat_interleave(M, 0)};
-    auto negative = code_log_likelihood(model_->decode_teacher_forced(repeated, codes), codes).view({B, M});
-    if (config_.history_negative_loss == "unlikelihood") return unlikelihood_loss(negative, valid);
-    return ranked_above_loss(code_log_likelihood(logits, targets), negative, valid);
+    return {codes_of(negative_items), valid};
   }
 
   std::string metric() const override { return "recall@10"; }
