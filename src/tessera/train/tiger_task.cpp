@@ -98,18 +98,15 @@ class TigerTask : public TrainingTask {
     // example, so the encoder memory's cross-attention keys/values are projected once.
     const std::int64_t M = config_.history_negatives, L = ids_->num_levels();
     auto [negatives, valid] = draw_history_negatives(histories, target_items);
-    auto candidates = torch::cat({targets.unsqueeze(1), negatives.view({B, M, L})}, 1);  // [B, 1 + M, L]
-    auto all_logits = model_->decode_teacher_forced(memory, candidates.view({B * (1 + M), L}));
-    std::vector<torch::Tensor> logits, negative_logits;
-    for (const auto& level : all_logits) {
-      auto grouped = level.view({B, 1 + M, -1});
-      logits.push_back(grouped.select(1, 0));
-      negative_logits.push_back(grouped.narrow(1, 1, M).reshape({B * M, -1}));
-    }
-    auto loss = code_cross_entropy(logits, targets, config_.label_smoothing);
-    auto negative = code_log_likelihood(negative_logits, negatives).view({B, M});
+    auto candidates = torch::cat({targets.unsqueeze(1), negatives.view({B, M, L})}, 1).view({B * (1 + M), L});
+    auto all_logits = model_->decode_teacher_forced(memory, candidates);
+    std::vector<torch::Tensor> target_logits;
+    for (const auto& level : all_logits) target_logits.push_back(level.view({B, 1 + M, -1}).select(1, 0));
+    auto loss = code_cross_entropy(target_logits, targets, config_.label_smoothing);
+    auto likelihood = code_log_likelihood(all_logits, candidates).view({B, 1 + M});  // column 0: the target
+    auto negative = likelihood.narrow(1, 1, M);
     auto extra = config_.history_negative_loss == "unlikelihood" ? unlikelihood_loss(negative, valid)
-                                                                 : ranked_above_loss(code_log_likelihood(logits, targets), negative, valid);
+                                                                 : ranked_above_loss(likelihood.select(1, 0), negative, valid);
     return {loss + config_.history_negative_weight * extra, B * L};
   }
 
