@@ -1,6 +1,7 @@
 // tessera eval: full-catalogue leave-last-out evaluation of a checkpoint next to the popularity baseline.
 #include <fmt/format.h>
 
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -21,6 +22,8 @@ void add_eval_command(CLI::App& app) {
     bool exclude_history = false, no_popularity = false, beam_renormalize = false;
     int bootstrap = 1000;
     int beam_width = 0;  // 0: the checkpoint's own
+    std::vector<double> level_weights;
+    double popularity_weight = 0;
     std::vector<int> cutoffs = eval::default_cutoffs();
   };
   auto args = std::make_shared<Args>();
@@ -36,18 +39,43 @@ void add_eval_command(CLI::App& app) {
       ->check(CLI::Range(1, 10000));
   cmd->add_flag("--beam-renormalize", args->beam_renormalize,
                 "TIGER only: softmax over the codes the trie allows at each step instead of over all codes");
+  cmd->add_option("--beam-level-weights", args->level_weights,
+                 "TIGER only: scale each level's log-probability in the beam score (one weight per level, e.g. 1,1,0.5,1)")
+      ->delimiter(',');
+  cmd->add_option("--beam-popularity-weight", args->popularity_weight,
+                  "TIGER only: add this weight (negative: a penalty) times log(1 + training count) of an item to a beam that finishes on it")
+      ->check(CLI::Range(-100.0, 100.0));
   cmd->add_option("--json", args->json_out, "Write all results as JSON to this file");
   cmd->callback([args] {
     auto dataset = data::load_dataset(args->data);
     std::optional<infer::LoadedModel> model;
     if (!args->checkpoint.empty()) model = infer::LoadedModel::load(args->checkpoint, &dataset);
-    if (args->beam_width > 0 || args->beam_renormalize) {
+    const char* tiger_flag = args->beam_width > 0              ? "--beam-width"
+                             : args->beam_renormalize            ? "--beam-renormalize"
+                             : !args->level_weights.empty()      ? "--beam-level-weights"
+                             : args->popularity_weight != 0      ? "--beam-popularity-weight"
+                                                                 : nullptr;
+    if (tiger_flag) {
       if (!model || !model->tiger()) {
-        throw Error(std::string(args->beam_width > 0 ? "--beam-width" : "--beam-renormalize") + " applies to TIGER checkpoints only; " +
+        throw Error(std::string(tiger_flag) + " applies to TIGER checkpoints only; " +
                     (model ? "'" + args->checkpoint + "' is a " + model->name() + " model" : std::string("no --checkpoint was given")));
       }
-      if (args->beam_width > 0) model->tiger()->options().beam_width = args->beam_width;
-      if (args->beam_renormalize) model->tiger()->options().renormalize = true;
+      auto& beam = model->tiger()->options();
+      if (args->beam_width > 0) beam.beam_width = args->beam_width;
+      if (args->beam_renormalize) beam.renormalize = true;
+      const auto levels = model->tiger()->semantic_ids().num_levels();
+      if (!args->level_weights.empty() && static_cast<std::int64_t>(args->level_weights.size()) != levels) {
+        throw Error(fmt::format("--beam-level-weights: {} weights given, but '{}' generates {} levels (one weight each)",
+                                args->level_weights.size(), args->checkpoint, levels));
+      }
+      beam.level_weights = args->level_weights;  // the beam search also refuses negative weights
+      if (args->popularity_weight != 0) {
+        const auto counts = eval::training_item_counts(dataset);
+        beam.item_bonus.resize(counts.size());
+        for (std::size_t i = 0; i < counts.size(); ++i) {
+          beam.item_bonus[i] = static_cast<float>(args->popularity_weight * std::log1p(static_cast<double>(counts[i])));
+        }
+      }
     }
     std::optional<eval::PopularityScorer> popularity;
     if (!args->no_popularity || !model) popularity.emplace(dataset);
@@ -56,6 +84,13 @@ void add_eval_command(CLI::App& app) {
     if (args->split != "validation") splits.push_back(data::Split::kTest);
 
     nlohmann::json out = {{"dataset", dataset.name}, {"checkpoint", args->checkpoint}, {"results", nlohmann::json::array()}};
+    if (model && model->tiger()) {
+      const auto& beam = model->tiger()->options();
+      out["beam_search"] = {{"beam_width", beam.beam_width},
+                            {"renormalize", beam.renormalize},
+                            {"level_weights", beam.level_weights},
+                            {"popularity_weight", args->popularity_weight}};
+    }
     for (auto split : splits) {
       eval::EvalOptions options;
       options.split = split;

@@ -118,6 +118,53 @@ TEST(BeamSearch, ExhaustiveBeamMatchesTeacherForcedLogProbabilities) {
   }
 }
 
+// With level weights and an item bonus, an exhaustive beam scores every item as the weighted
+// sum of its teacher-forced level log-probabilities plus its bonus, best first; a weight of 0
+// leaves masked codes at -inf (no invalid item, no NaN). Wrong sizes and negative weights are refused.
+TEST(BeamSearch, LevelWeightsAndItemBonusScoreEveryItemExactly) {
+  auto ids = random_semantic_ids(25, 4);
+  auto model = small_tiger(*ids);
+  BeamSearchOptions options{25, true};
+  options.level_weights = {1.5, 0.0, 0.5};
+  options.item_bonus.resize(26);
+  for (std::size_t i = 1; i < options.item_bonus.size(); ++i) options.item_bonus[i] = 0.1f * static_cast<float>(i % 7);
+  TigerRecommender recommender(model, ids, options);
+  std::vector<std::vector<std::int32_t>> histories = {{3, 7, 1}, {12}};
+  const auto results = recommender.generate({}, views(histories));
+  torch::NoGradGuard no_grad;
+  for (std::size_t b = 0; b < histories.size(); ++b) {
+    std::vector<std::span<const std::int32_t>> one = {histories[b]};
+    auto memory = model->encode(model->history_tokens(ids->codes, one), {});
+    ASSERT_EQ(results[b].items.size(), 25u);
+    EXPECT_EQ(results[b].invalid, 0);
+    for (std::size_t i = 0; i < results[b].items.size(); ++i) {
+      const auto item = results[b].items[i];
+      auto code = ids->code(item);
+      auto target = torch::tensor(std::vector<std::int64_t>(code.begin(), code.end())).view({1, 3});
+      auto logits = model->decode_teacher_forced(memory, target);
+      double score = options.item_bonus[static_cast<std::size_t>(item)];
+      for (int l = 0; l < 3; ++l) {
+        score += options.level_weights[static_cast<std::size_t>(l)] *
+                 torch::log_softmax(logits[static_cast<std::size_t>(l)], -1)[0][code[static_cast<std::size_t>(l)]].item<double>();
+      }
+      EXPECT_NEAR(results[b].scores[i], score, 1e-4) << "item " << item;
+      if (i > 0) EXPECT_GE(results[b].scores[i - 1], results[b].scores[i]);
+    }
+  }
+  auto refused = [&](BeamSearchOptions bad) {
+    TigerRecommender r(model, ids, bad);
+    EXPECT_THROW(r.generate({}, views(histories)), Error);
+  };
+  BeamSearchOptions bad{25, true};
+  bad.level_weights = {1.0, 1.0};
+  refused(bad);
+  bad.level_weights = {1.0, -0.5, 1.0};
+  refused(bad);
+  bad.level_weights = {};
+  bad.item_bonus.assign(25, 0.0f);  // one short of num_items + 1
+  refused(bad);
+}
+
 // Renormalised over the trie, the exhaustive beam is a distribution over the items: their
 // probabilities sum to 1. Without it the mass on codes that name no item is lost (sum < 1).
 // A beam wider than the catalogue (dead beams) still returns only real items and never a NaN score.

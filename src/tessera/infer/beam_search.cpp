@@ -56,6 +56,26 @@ torch::Tensor trie_mask(const SemanticIdTrie& trie, const std::vector<std::int32
   return mask;
 }
 
+// [N, K]: item_bonus of the item that code k completes after nodes[n] (last level only), 0
+// where no item is completed.
+torch::Tensor leaf_bonus(const SemanticIdTrie& trie, const std::vector<std::int32_t>& nodes, std::int64_t K,
+                         const std::vector<float>& item_bonus) {
+  const auto N = static_cast<std::int64_t>(nodes.size());
+  auto bonus = torch::zeros({N, K});
+  auto* out = bonus.data_ptr<float>();
+  for (std::int64_t n = 0; n < N; ++n) {
+    const auto node = nodes[static_cast<std::size_t>(n)];
+    if (node == SemanticIdTrie::kNoNode) continue;
+    const auto codes = trie.codes(node);
+    const auto children = trie.children(node);
+    for (std::size_t i = 0; i < codes.size(); ++i) {
+      const auto item = trie.item(children[i]);
+      if (codes[i] < K && item > 0) out[n * K + codes[i]] = item_bonus[static_cast<std::size_t>(item)];
+    }
+  }
+  return bonus;
+}
+
 }  // namespace
 
 std::vector<GeneratedItems> constrained_beam_search(models::TigerImpl& model, const SemanticIdTrie& trie,
@@ -71,6 +91,19 @@ std::vector<GeneratedItems> constrained_beam_search(models::TigerImpl& model, co
   if (!excluded.empty() && static_cast<std::int64_t>(excluded.size()) != B) {
     throw Error("beam search: " + std::to_string(excluded.size()) + " excluded-item lists for " + std::to_string(B) + " requests");
   }
+  if (!options.level_weights.empty()) {
+    if (static_cast<std::int64_t>(options.level_weights.size()) != levels) {
+      throw Error("beam search: " + std::to_string(options.level_weights.size()) + " level weights for a model with " +
+                  std::to_string(levels) + " levels");
+    }
+    for (auto w : options.level_weights) {
+      if (!std::isfinite(w) || w < 0) throw Error("beam search: level weights must be finite and >= 0, got " + std::to_string(w));
+    }
+  }
+  if (!options.item_bonus.empty() && static_cast<std::int64_t>(options.item_bonus.size()) != trie.num_items() + 1) {
+    throw Error("beam search: item_bonus has " + std::to_string(options.item_bonus.size()) + " entries for " +
+                std::to_string(trie.num_items()) + " items (expected num_items + 1)");
+  }
   std::vector<std::vector<std::int32_t>> closed;  // per request, when excluding
   for (std::size_t b = 0; b < excluded.size(); ++b) closed.push_back(closed_nodes(trie, excluded[b], b));
   auto state = model.start_decoding(memory, options.kv_cache);
@@ -85,8 +118,14 @@ std::vector<GeneratedItems> constrained_beam_search(models::TigerImpl& model, co
     // A dead beam's row is all -inf, whose softmax over allowed codes is NaN: keep it at -inf
     // (and keep masked codes at -inf, which nan_to_num would otherwise make finite).
     constexpr double kNegInf = -std::numeric_limits<double>::infinity();
-    const auto logp = options.renormalize ? torch::log_softmax(logits + mask, -1).nan_to_num(kNegInf, c10::nullopt, kNegInf)
+    auto logp = options.renormalize ? torch::log_softmax(logits + mask, -1).nan_to_num(kNegInf, c10::nullopt, kNegInf)
                                           : torch::log_softmax(logits, -1) + mask;
+    if (!options.level_weights.empty()) {
+      // 0 * -inf is NaN: scale the finite entries only, so masked codes stay -inf.
+      const auto w = options.level_weights[static_cast<std::size_t>(step)];
+      logp = torch::where(torch::isfinite(logp), logp * w, logp);
+    }
+    if (!options.item_bonus.empty() && step + 1 == levels) logp = logp + leaf_bonus(trie, nodes, K, options.item_bonus);
     auto candidates = (logp + beam_scores.reshape({-1, 1})).reshape({B, beams * K});
     const auto keep = std::min<std::int64_t>(options.beam_width, beams * K);
     auto [top_scores, top_index] = candidates.topk(keep, 1);  // sorted, best first
