@@ -119,7 +119,7 @@ std::vector<GeneratedItems> constrained_beam_search(models::TigerImpl& model, co
     // (and keep masked codes at -inf, which nan_to_num would otherwise make finite).
     constexpr double kNegInf = -std::numeric_limits<double>::infinity();
     auto logp = options.renormalize ? torch::log_softmax(logits + mask, -1).nan_to_num(kNegInf, c10::nullopt, kNegInf)
-                                          : torch::log_softmax(logits, -1) + mask;
+                                    : torch::log_softmax(logits, -1) + mask;
     if (!options.level_weights.empty()) {
       // 0 * -inf is NaN: scale the finite entries only, so masked codes stay -inf.
       const auto w = options.level_weights[static_cast<std::size_t>(step)];
