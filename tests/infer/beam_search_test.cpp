@@ -30,6 +30,22 @@ std::vector<std::span<const std::int32_t>> views(const std::vector<std::vector<s
   return {v.begin(), v.end()};
 }
 
+// The log-probability of each level's code of `item` after `history`, by teacher forcing
+// (the reference the exhaustive beam's scores are checked against).
+std::vector<double> level_log_probabilities(models::TigerImpl& model, const tokenize::SemanticIds& ids,
+                                            const std::vector<std::int32_t>& history, std::int32_t item) {
+  torch::NoGradGuard no_grad;
+  std::vector<std::span<const std::int32_t>> one = {history};
+  auto memory = model.encode(model.history_tokens(ids.codes, one), {});
+  auto code = ids.code(item);
+  const auto levels = static_cast<std::int64_t>(code.size());
+  auto target = torch::tensor(std::vector<std::int64_t>(code.begin(), code.end())).view({1, levels});
+  auto logits = model.decode_teacher_forced(memory, target);
+  std::vector<double> out;
+  for (std::size_t l = 0; l < code.size(); ++l) out.push_back(torch::log_softmax(logits[l], -1)[0][code[l]].item<double>());
+  return out;
+}
+
 TEST(SemanticIdTrie, WalksEveryItemAndNothingElse) {
   auto ids = random_semantic_ids(40, 1);
   SemanticIdTrie trie(*ids);
@@ -101,18 +117,12 @@ TEST(BeamSearch, ExhaustiveBeamMatchesTeacherForcedLogProbabilities) {
   TigerRecommender recommender(model, ids, {25, true});
   std::vector<std::vector<std::int32_t>> histories = {{3, 7, 1}, {12}};
   const auto results = recommender.generate({}, views(histories));
-  torch::NoGradGuard no_grad;
   for (std::size_t b = 0; b < histories.size(); ++b) {
-    std::vector<std::span<const std::int32_t>> one = {histories[b]};
-    auto memory = model->encode(model->history_tokens(ids->codes, one), {});
     ASSERT_EQ(results[b].items.size(), 25u);
     for (std::size_t i = 0; i < results[b].items.size(); ++i) {
       const auto item = results[b].items[i];
-      auto code = ids->code(item);
-      auto target = torch::tensor(std::vector<std::int64_t>(code.begin(), code.end())).view({1, 3});
-      auto logits = model->decode_teacher_forced(memory, target);
       double logp = 0;
-      for (int l = 0; l < 3; ++l) logp += torch::log_softmax(logits[static_cast<std::size_t>(l)], -1)[0][code[static_cast<std::size_t>(l)]].item<double>();
+      for (auto lp : level_log_probabilities(*model, *ids, histories[b], item)) logp += lp;
       EXPECT_NEAR(results[b].scores[i], logp, 1e-4) << "item " << item;
     }
   }
@@ -131,22 +141,14 @@ TEST(BeamSearch, LevelWeightsAndItemBonusScoreEveryItemExactly) {
   TigerRecommender recommender(model, ids, options);
   std::vector<std::vector<std::int32_t>> histories = {{3, 7, 1}, {12}};
   const auto results = recommender.generate({}, views(histories));
-  torch::NoGradGuard no_grad;
   for (std::size_t b = 0; b < histories.size(); ++b) {
-    std::vector<std::span<const std::int32_t>> one = {histories[b]};
-    auto memory = model->encode(model->history_tokens(ids->codes, one), {});
     ASSERT_EQ(results[b].items.size(), 25u);
     EXPECT_EQ(results[b].invalid, 0);
     for (std::size_t i = 0; i < results[b].items.size(); ++i) {
       const auto item = results[b].items[i];
-      auto code = ids->code(item);
-      auto target = torch::tensor(std::vector<std::int64_t>(code.begin(), code.end())).view({1, 3});
-      auto logits = model->decode_teacher_forced(memory, target);
+      const auto logps = level_log_probabilities(*model, *ids, histories[b], item);
       double score = options.item_bonus[static_cast<std::size_t>(item)];
-      for (int l = 0; l < 3; ++l) {
-        score += options.level_weights[static_cast<std::size_t>(l)] *
-                 torch::log_softmax(logits[static_cast<std::size_t>(l)], -1)[0][code[static_cast<std::size_t>(l)]].item<double>();
-      }
+      for (std::size_t l = 0; l < logps.size(); ++l) score += options.level_weights[l] * logps[l];
       EXPECT_NEAR(results[b].scores[i], score, 1e-4) << "item " << item;
       if (i > 0) EXPECT_GE(results[b].scores[i - 1], results[b].scores[i]);
     }
