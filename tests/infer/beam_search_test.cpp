@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -111,21 +112,62 @@ TEST(BeamSearch, EveryOutputIsARealDistinctItemWithSortedScores) {
 
 // A beam wide enough to hold every item is exhaustive: the scores must equal each item's exact
 // log-probability under teacher forcing, and the order must be the true order.
+// Also with the repeat bias (models/tiger.h), which beam search and training must add alike.
 TEST(BeamSearch, ExhaustiveBeamMatchesTeacherForcedLogProbabilities) {
   auto ids = random_semantic_ids(25, 4);
-  auto model = small_tiger(*ids);
-  TigerRecommender recommender(model, ids, {25, true});
-  std::vector<std::vector<std::int32_t>> histories = {{3, 7, 1}, {12}};
-  const auto results = recommender.generate({}, views(histories));
-  for (std::size_t b = 0; b < histories.size(); ++b) {
-    ASSERT_EQ(results[b].items.size(), 25u);
-    for (std::size_t i = 0; i < results[b].items.size(); ++i) {
-      const auto item = results[b].items[i];
-      double logp = 0;
-      for (auto lp : level_log_probabilities(*model, *ids, histories[b], item)) logp += lp;
-      EXPECT_NEAR(results[b].scores[i], logp, 1e-4) << "item " << item;
+  for (bool repeat_bias : {false, true}) {
+    auto model = small_tiger(*ids, 0, false, repeat_bias);
+    TigerRecommender recommender(model, ids, {25, true});
+    std::vector<std::vector<std::int32_t>> histories = {{3, 7, 1}, {12}};
+    const auto results = recommender.generate({}, views(histories));
+    for (std::size_t b = 0; b < histories.size(); ++b) {
+      ASSERT_EQ(results[b].items.size(), 25u);
+      for (std::size_t i = 0; i < results[b].items.size(); ++i) {
+        const auto item = results[b].items[i];
+        double logp = 0;
+        for (auto lp : level_log_probabilities(*model, *ids, histories[b], item)) logp += lp;
+        EXPECT_NEAR(results[b].scores[i], logp, 1e-4) << "item " << item << ", repeat_bias " << repeat_bias;
+      }
     }
   }
+}
+
+// A strongly negative last-level repeat weight puts every history item the encoder reads at the
+// bottom of an exhaustive list, below every other item; the model without it ranks some of them
+// higher (so the test is not vacuous).
+TEST(BeamSearch, NegativeRepeatWeightSendsHistoryItemsToTheBottom) {
+  auto ids = random_semantic_ids(25, 4);
+  auto model = small_tiger(*ids, 0, false, /*repeat_bias=*/true);
+  std::vector<std::vector<std::int32_t>> histories = {{3, 7, 1, 19, 22}, {12, 5}};
+  auto first_history_rank = [&] {
+    TigerRecommender recommender(model, ids, {25, true});
+    const auto results = recommender.generate({}, views(histories));
+    std::vector<std::size_t> first;  // per request: the best rank of a history item
+    for (std::size_t b = 0; b < histories.size(); ++b) {
+      std::size_t best = results[b].items.size();
+      for (std::size_t i = 0; i < results[b].items.size(); ++i) {
+        if (std::find(histories[b].begin(), histories[b].end(), results[b].items[i]) != histories[b].end()) best = std::min(best, i);
+      }
+      first.push_back(best);
+    }
+    return first;
+  };
+  {
+    torch::NoGradGuard no_grad;
+    model->repeat_weight.zero_();
+  }
+  const auto plain = first_history_rank();
+  {
+    torch::NoGradGuard no_grad;
+    model->repeat_weight[2] = -1000.0;
+  }
+  const auto pushed = first_history_rank();
+  bool some_higher = false;
+  for (std::size_t b = 0; b < histories.size(); ++b) {
+    EXPECT_EQ(pushed[b], 25 - histories[b].size()) << "request " << b;
+    some_higher = some_higher || plain[b] < 25 - histories[b].size();
+  }
+  EXPECT_TRUE(some_higher);
 }
 
 // With level weights and an item bonus, an exhaustive beam scores every item as the weighted
@@ -198,17 +240,19 @@ TEST(BeamSearch, RenormalizedScoresAreADistributionOverTheItems) {
 
 TEST(BeamSearch, KvCacheGivesTheSameResultsAsFullRecomputation) {
   auto ids = random_semantic_ids(60, 6);
-  auto model = small_tiger(*ids, /*user_buckets=*/16);
-  const auto histories = random_histories(17, 60, 8);
-  std::vector<std::int64_t> users(histories.size());
-  for (std::size_t i = 0; i < users.size(); ++i) users[i] = static_cast<std::int64_t>(i * 31);
-  TigerRecommender cached(model, ids, {10, true});
-  TigerRecommender uncached(model, ids, {10, false});
-  const auto a = cached.generate(users, views(histories));
-  const auto b = uncached.generate(users, views(histories));
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    ASSERT_EQ(a[i].items, b[i].items);
-    for (std::size_t j = 0; j < a[i].scores.size(); ++j) EXPECT_NEAR(a[i].scores[j], b[i].scores[j], 1e-4);
+  for (bool repeat_bias : {false, true}) {
+    auto model = small_tiger(*ids, /*user_buckets=*/16, false, repeat_bias);
+    const auto histories = random_histories(17, 60, 8);
+    std::vector<std::int64_t> users(histories.size());
+    for (std::size_t i = 0; i < users.size(); ++i) users[i] = static_cast<std::int64_t>(i * 31);
+    TigerRecommender cached(model, ids, {10, true});
+    TigerRecommender uncached(model, ids, {10, false});
+    const auto a = cached.generate(users, views(histories));
+    const auto b = uncached.generate(users, views(histories));
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      ASSERT_EQ(a[i].items, b[i].items) << "repeat_bias " << repeat_bias;
+      for (std::size_t j = 0; j < a[i].scores.size(); ++j) EXPECT_NEAR(a[i].scores[j], b[i].scores[j], 1e-4);
+    }
   }
 }
 
@@ -226,11 +270,12 @@ TEST(BeamSearch, BatchedEqualsOneByOne) {
 }
 
 // Batches of 16 or more are encoded in groups of similar history length (tiger_recommender.cpp);
-// each request's answer must not depend on the others, with or without user tokens.
+// each request's answer must not depend on the others, with or without user tokens, and with the
+// repeat bias (which reads the merged history tokens).
 TEST(BeamSearch, LengthGroupedBatchEqualsOneByOne) {
   auto ids = random_semantic_ids(60, 12);
-  for (std::int64_t buckets : {0, 16}) {
-    auto model = small_tiger(*ids, buckets);
+  for (auto [buckets, repeat_bias] : std::vector<std::pair<std::int64_t, bool>>{{0, false}, {16, false}, {0, true}}) {
+    auto model = small_tiger(*ids, buckets, false, repeat_bias);
     TigerRecommender recommender(model, ids, {10, true});
     const auto histories = random_histories(40, 60, 13);  // 1..9 items, max_items 6: four length groups
     std::vector<std::int64_t> users;
@@ -243,7 +288,7 @@ TEST(BeamSearch, LengthGroupedBatchEqualsOneByOne) {
       std::vector<std::int64_t> user;
       if (buckets > 0) user.push_back(users[i]);
       const auto single = recommender.generate(user, one);
-      ASSERT_EQ(single[0].items, batched[i].items) << "request " << i << ", buckets " << buckets;
+      ASSERT_EQ(single[0].items, batched[i].items) << "request " << i << ", buckets " << buckets << ", repeat_bias " << repeat_bias;
       for (std::size_t j = 0; j < single[0].scores.size(); ++j) EXPECT_NEAR(single[0].scores[j], batched[i].scores[j], 1e-4);
     }
   }

@@ -33,8 +33,10 @@ inline std::shared_ptr<tokenize::SemanticIds> random_semantic_ids(std::int64_t n
   return ids;
 }
 
+// With repeat_bias the repeat weights are set to fixed non-zero values per level (0.7, -1.3,
+// 2.1, ...), as if trained, so that the bias changes the scores.
 inline std::shared_ptr<models::TigerImpl> small_tiger(const tokenize::SemanticIds& ids, std::int64_t user_buckets = 0,
-                                                       bool tie_output = false) {
+                                                       bool tie_output = false, bool repeat_bias = false) {
   torch::manual_seed(7);
   models::TigerSpec spec;
   for (auto s : ids.level_sizes) spec.level_sizes.push_back(s);
@@ -48,6 +50,7 @@ inline std::shared_ptr<models::TigerImpl> small_tiger(const tokenize::SemanticId
   spec.dropout = 0.0;
   spec.user_buckets = user_buckets;
   spec.tie_output = tie_output;
+  spec.repeat_bias = repeat_bias;
   auto model = std::make_shared<models::TigerImpl>(spec);
   // Larger output weights than the init so that the distributions are far from uniform.
   torch::NoGradGuard no_grad;
@@ -55,6 +58,9 @@ inline std::shared_ptr<models::TigerImpl> small_tiger(const tokenize::SemanticId
     model->token_embedding->weight.normal_(0.0, 1.0);
   } else {
     model->output->weight.normal_(0.0, 1.0);
+  }
+  if (repeat_bias) {
+    for (std::int64_t l = 0; l < model->num_levels(); ++l) model->repeat_weight[l] = (l % 2 == 0 ? 1.0 : -1.0) * (0.7 + 0.7 * static_cast<double>(l));
   }
   model->eval();
   return model;

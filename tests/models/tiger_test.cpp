@@ -93,7 +93,8 @@ TEST(Tiger, GroupedTeacherForcedDecodingEqualsDecodingEachCandidateAlone) {
   }
   auto grouped = model->decode_teacher_forced(memory, candidates);
   auto rows = torch::arange(B, torch::kLong).repeat_interleave(G);
-  const models::TigerMemory per_row{memory.memory.index_select(0, rows), memory.bias.index_select(0, rows)};
+  const models::TigerMemory per_row{memory.memory.index_select(0, rows), memory.bias.index_select(0, rows),
+                                    memory.history.index_select(0, rows)};
   auto alone = model->decode_teacher_forced(per_row, candidates);
   ASSERT_EQ(grouped.size(), 3u);
   for (std::size_t l = 0; l < 3; ++l) {
@@ -103,6 +104,74 @@ TEST(Tiger, GroupedTeacherForcedDecodingEqualsDecodingEachCandidateAlone) {
   // Two candidates of one request differ, so the grouping did not copy one row's logits.
   EXPECT_FALSE(torch::allclose(grouped[2][0], grouped[2][1]));
   EXPECT_THROW(model->decode_teacher_forced(memory, candidates.narrow(0, 0, 4)), c10::Error);
+}
+
+// repeat_bias: continues_history marks, for each decoder row and level, exactly the codes that
+// extend the row's prefix into one of its own request's history items (checked against a
+// brute-force walk over the history), teacher-forced logits move by repeat_weight[level] on those
+// codes and nowhere else, and the weights get a gradient (they are learned).
+TEST(Tiger, RepeatBiasMarksTheCodesThatContinueAHistoryItem) {
+  auto ids = testing::random_semantic_ids(40, 3);
+  auto model = testing::small_tiger(*ids, 0, false, /*repeat_bias=*/true);  // max_items 6, level sizes {8, 6, 3}
+  std::vector<std::vector<std::int32_t>> history_items = {{1, 2, 3, 4, 5, 6, 7, 8}, {9}, {10, 11, 10}};
+  std::vector<std::span<const std::int32_t>> histories(history_items.begin(), history_items.end());
+  auto memory = model->encode(model->history_tokens(ids->codes, histories), {});
+  // Per request: candidates that are history items (full hits), then other items (partial or no hits).
+  const std::int64_t B = 3, G = 4, L = 3;
+  // Item 1 is in request 0's history but older than the 6 items the encoder reads.
+  const std::vector<std::int32_t> candidate_items = {3, 8, 1, 33, 9, 12, 25, 40, 11, 10, 30, 17};
+  auto candidates = torch::empty({B * G, L}, torch::kLong);
+  for (std::int64_t r = 0; r < B * G; ++r) {
+    for (std::int64_t l = 0; l < L; ++l) candidates[r][l] = ids->code(candidate_items[static_cast<std::size_t>(r)])[static_cast<std::size_t>(l)];
+  }
+  auto prefix = torch::empty({B * G, L}, torch::kLong);
+  prefix.select(1, 0).fill_(model->bos_token());
+  for (std::int64_t l = 1; l < L; ++l) prefix.select(1, l).copy_(candidates.select(1, l - 1) + model->token(l - 1, 0));
+  std::int64_t marked = 0;
+  for (std::int64_t l = 0; l < L; ++l) {
+    const auto feature = model->continues_history(memory.history, prefix, l);
+    const auto K = ids->level_sizes[static_cast<std::size_t>(l)];
+    ASSERT_EQ(feature.sizes(), (std::vector<std::int64_t>{B * G, K}));
+    for (std::int64_t r = 0; r < B * G; ++r) {
+      const auto& h = history_items[static_cast<std::size_t>(r / G)];
+      const std::size_t first = h.size() > 6 ? h.size() - 6 : 0;  // the encoder reads the last 6 items
+      for (std::int64_t c = 0; c < K; ++c) {
+        bool expected = false;
+        for (std::size_t i = first; i < h.size(); ++i) {
+          const auto code = ids->code(h[i]);
+          bool same_prefix = true;
+          for (std::int64_t j = 0; j < l; ++j) same_prefix = same_prefix && code[static_cast<std::size_t>(j)] == candidates[r][j].item<std::int64_t>();
+          expected = expected || (same_prefix && code[static_cast<std::size_t>(l)] == c);
+        }
+        EXPECT_EQ(feature[r][c].item<float>(), expected ? 1.0f : 0.0f) << "row " << r << ", level " << l << ", code " << c;
+        marked += expected ? 1 : 0;
+      }
+    }
+  }
+  EXPECT_GT(marked, B * G);  // every level has hits, so the check is not vacuous
+  auto last = model->continues_history(memory.history, prefix, L - 1);
+  EXPECT_EQ(last[0][ids->code(3)[2]].item<float>(), 1.0f);  // a history item
+  EXPECT_EQ(last[2][ids->code(1)[2]].item<float>(), 0.0f);  // beyond the encoder's 6 items
+
+  auto biased = model->decode_teacher_forced(memory, candidates);
+  torch::Tensor saved = model->repeat_weight.detach().clone();
+  {
+    torch::NoGradGuard no_grad;
+    model->repeat_weight.zero_();
+  }
+  auto plain = model->decode_teacher_forced(memory, candidates);
+  for (std::int64_t l = 0; l < L; ++l) {
+    auto expected = plain[static_cast<std::size_t>(l)] + saved[l] * model->continues_history(memory.history, prefix, l);
+    EXPECT_TRUE(torch::allclose(biased[static_cast<std::size_t>(l)], expected, 1e-5, 1e-5)) << "level " << l;
+  }
+  model->train();
+  auto logits = model->decode_teacher_forced(memory, candidates);
+  torch::stack({logits[0].sum(), logits[1].sum(), logits[2].sum()}).sum().backward();
+  ASSERT_TRUE(model->repeat_weight.grad().defined());
+  EXPECT_GT(model->repeat_weight.grad().abs().min().item<float>(), 0.0f);
+  // A memory without its history tokens cannot be scored with the bias.
+  const models::TigerMemory no_history{memory.memory, memory.bias};
+  EXPECT_THROW(model->decode_teacher_forced(no_history, candidates), c10::Error);
 }
 
 // With tie_output there is no output layer: level l's logits are the hidden state times the input

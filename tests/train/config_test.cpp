@@ -167,6 +167,18 @@ TEST(TrainConfig, HistoryNegativesIsATigerOptionWithAPositiveWeight) {
   EXPECT_NE(error_of([&] { c.validate(); }).find("history_negatives"), std::string::npos);
 }
 
+// repeat_bias is a TIGER option: a sequence-model config that sets it is refused by name.
+TEST(TrainConfig, RepeatBiasIsATigerOption) {
+  TrainConfig c;
+  c.model = "tiger";
+  c.semantic_ids = "ids.sid";
+  apply_overrides(c, {"repeat_bias=true"});
+  EXPECT_TRUE(c.repeat_bias);
+  EXPECT_NO_THROW(c.validate());
+  c.model = "hstu";
+  EXPECT_NE(error_of([&] { c.validate(); }).find("repeat_bias"), std::string::npos);
+}
+
 // Options of the item-ID sequence models that a TIGER config rejects by name.
 TEST(TrainConfig, SequenceModelOptionsAreRejectedForTiger) {
   const std::vector<std::pair<std::string, std::function<void(TrainConfig&)>>> options = {

@@ -14,7 +14,8 @@ namespace {
 // cross-attention both grow with the padded length). Each group's states are placed
 // right-aligned in one [B, S, d] memory, S = the longest group's, with the padding masked in the
 // bias (-1e9, the TigerMemory contract); attention has no positions across the memory, so the
-// result equals encoding the batch padded.
+// result equals encoding the batch padded. The history tokens are merged the same way (left
+// padding with token 0, as history_tokens() pads).
 models::TigerMemory encode_by_length(models::TigerImpl& model, std::span<const std::int32_t> codes,
                                      const std::vector<std::span<const std::int32_t>>& histories, const torch::Tensor& buckets) {
   const auto B = static_cast<std::int64_t>(histories.size());
@@ -26,7 +27,7 @@ models::TigerMemory encode_by_length(models::TigerImpl& model, std::span<const s
   std::stable_sort(order.begin(), order.end(), [&](std::int64_t a, std::int64_t b) { return length(a) < length(b); });
   std::vector<models::TigerMemory> parts;
   std::vector<torch::Tensor> rows;
-  std::int64_t S = 0;
+  std::int64_t S = 0, T = 0;
   for (std::int64_t g = 0; g < groups; ++g) {
     const auto begin = B * g / groups, end = B * (g + 1) / groups;
     std::vector<std::span<const std::int32_t>> group;
@@ -35,13 +36,15 @@ models::TigerMemory encode_by_length(models::TigerImpl& model, std::span<const s
     parts.push_back(model.encode(model.history_tokens(codes, group), buckets.defined() ? buckets.index_select(0, index) : torch::Tensor()));
     rows.push_back(index);
     S = std::max(S, parts.back().memory.size(1));
+    T = std::max(T, parts.back().history.size(1));
   }
   const auto d = parts.front().memory.size(2);
-  models::TigerMemory memory{torch::zeros({B, S, d}), torch::full({B, 1, 1, S}, -1e9f)};
+  models::TigerMemory memory{torch::zeros({B, S, d}), torch::full({B, 1, 1, S}, -1e9f), torch::zeros({B, T}, torch::kLong)};
   for (std::size_t g = 0; g < parts.size(); ++g) {
-    const auto Sg = parts[g].memory.size(1);
+    const auto Sg = parts[g].memory.size(1), Tg = parts[g].history.size(1);
     memory.memory.narrow(1, S - Sg, Sg).index_copy_(0, rows[g], parts[g].memory);
     memory.bias.narrow(3, S - Sg, Sg).index_copy_(0, rows[g], parts[g].bias);
+    memory.history.narrow(1, T - Tg, Tg).index_copy_(0, rows[g], parts[g].history);  // left-padded, as history_tokens()
   }
   return memory;
 }

@@ -66,6 +66,7 @@ TigerImpl::TigerImpl(TigerSpec s) : spec(std::move(s)) {
   if (!spec.tie_output) {
     output = register_module("output", torch::nn::Linear(torch::nn::LinearOptions(spec.d_model, total_codes).bias(false)));
   }
+  if (spec.repeat_bias) repeat_weight = register_parameter("repeat_weight", torch::zeros({L}));
   torch::NoGradGuard no_grad;
   for (auto* table : {&token_embedding, &encoder_positions, &decoder_positions}) (*table)->weight.normal_(0.0, 0.02);
   if (user_embedding) user_embedding->weight.normal_(0.0, 0.02);
@@ -138,7 +139,7 @@ TigerMemory TigerImpl::encode(const torch::Tensor& tokens, const torch::Tensor& 
   x = models::dropout(x, spec.dropout, is_training());
   auto bias = torch::zeros(valid.sizes(), torch::kFloat).masked_fill_(valid.logical_not(), kBlocked).view({B, 1, 1, -1});
   for (const auto& layer : *encoder_layers) x = layer->as<EncoderLayer>()->forward(x, bias);
-  return {encoder_norm(x), bias};
+  return {encoder_norm(x), bias, tokens};
 }
 
 torch::Tensor TigerImpl::run_decoder(const torch::Tensor& memory, const torch::Tensor& memory_bias, const torch::Tensor& prefix) {
@@ -177,8 +178,30 @@ std::vector<torch::Tensor> TigerImpl::decode_teacher_forced(const TigerMemory& m
   for (std::int64_t l = 1; l < L; ++l) prefix.select(1, l).copy_(target_codes.select(1, l - 1) + token(l - 1, 0));
   auto hidden = run_decoder(m.memory, m.bias, prefix);  // [B, L, d]
   std::vector<torch::Tensor> logits;
-  for (std::int64_t l = 0; l < L; ++l) logits.push_back(level_logits(hidden.select(1, l), l));
+  for (std::int64_t l = 0; l < L; ++l) logits.push_back(with_repeat_bias(level_logits(hidden.select(1, l), l), m.history, prefix, l));
   return logits;
+}
+
+torch::Tensor TigerImpl::continues_history(const torch::Tensor& history, const torch::Tensor& prefix, std::int64_t level) const {
+  const auto L = num_levels(), B = history.size(0), N = prefix.size(0);
+  TORCH_CHECK(level >= 0 && level < L, "tiger: no level ", level);
+  TORCH_CHECK(B > 0 && N % B == 0, "tiger: ", N, " decoder rows for ", B, " histories");
+  TORCH_CHECK(history.size(1) % L == 0, "tiger: history of ", history.size(1), " tokens is not whole items of ", L);
+  TORCH_CHECK(prefix.size(1) > level, "tiger: a prefix of ", prefix.size(1), " tokens cannot give level ", level, "'s codes");
+  const auto K = spec.level_sizes[static_cast<std::size_t>(level)];
+  auto items = history.view({B, 1, -1, L}).expand({B, N / B, history.size(1) / L, L}).reshape({N, -1, L});  // [N, M, L]
+  auto next = items.select(2, level);  // [N, M] tokens; 0 for padding items
+  auto hit = next.ne(0);
+  if (level > 0) hit = hit.logical_and(items.narrow(2, 0, level).eq(prefix.narrow(1, 1, level).unsqueeze(1)).all(2));
+  auto codes = (next - token(level, 0)).clamp(0, K - 1);
+  return torch::zeros({N, K}).scatter_add_(1, codes, hit.to(torch::kFloat)).clamp_max_(1.0);
+}
+
+torch::Tensor TigerImpl::with_repeat_bias(torch::Tensor logits, const torch::Tensor& history, const torch::Tensor& prefix,
+                                          std::int64_t level) const {
+  if (!spec.repeat_bias) return logits;
+  TORCH_CHECK(history.defined(), "tiger: repeat_bias needs the encoder's history tokens (TigerMemory::history)");
+  return logits + repeat_weight[level] * continues_history(history, prefix, level);
 }
 
 DecoderState TigerImpl::start_decoding(const TigerMemory& m, bool kv_cache) {
@@ -187,6 +210,7 @@ DecoderState TigerImpl::start_decoding(const TigerMemory& m, bool kv_cache) {
   state.memory = m.memory;
   state.memory_bias = m.bias;
   state.prefix = torch::full({m.memory.size(0), 1}, bos_token(), torch::kLong);
+  state.history = m.history;
   if (kv_cache) {
     for (const auto& module : *decoder_layers) {
       auto* layer = module->as<DecoderLayer>();
@@ -204,7 +228,7 @@ torch::Tensor TigerImpl::decode_step(DecoderState& state) {
   TORCH_CHECK(step < num_levels(), "tiger: all ", num_levels(), " codes were already generated");
   if (!state.kv_cache) {
     auto hidden = run_decoder(state.memory, state.memory_bias, state.prefix);
-    return level_logits(hidden.select(1, step), step);
+    return with_repeat_bias(level_logits(hidden.select(1, step), step), state.history, state.prefix, step);
   }
   auto last = state.prefix.select(1, step).unsqueeze(1);  // [N, 1]
   auto x = token_embedding(last) + decoder_positions->weight[step].view({1, 1, -1});
@@ -218,7 +242,7 @@ torch::Tensor TigerImpl::decode_step(DecoderState& state) {
     x = x + layer->cross_attn->attend_shared(layer->ln_cross(x), state.cross_k[i], state.cross_v[i], state.memory_bias);
     x = x + layer->feed_forward(x);
   }
-  return level_logits(decoder_norm(x).select(1, 0), step);
+  return with_repeat_bias(level_logits(decoder_norm(x).select(1, 0), step), state.history, state.prefix, step);
 }
 
 void TigerImpl::reorder(DecoderState& state, const torch::Tensor& rows) const {

@@ -15,6 +15,15 @@
 // item_dropout removes each occurrence's item embedding with that probability (the survivors are
 // scaled by 1 / (1 - item_dropout)), so the model cannot lean on memorised items alone.
 //
+// Repeat bias (repeat_bias): one learned score per level, added to the logit of every code that,
+// after the codes generated so far, continues the semantic ID of one of the request's own history
+// items (the items the encoder reads). At the last level that marks exactly the history items;
+// at earlier levels it marks the prefixes they share with the candidate. The scores start at 0
+// and are trained with everything else, so the model learns from the data how much a repeat (or
+// a close relative of a history item) is worth: on a dataset where users never take an item
+// twice the last level's score goes negative, where they often do it goes positive. Training and
+// beam search add it alike (TigerMemory::history carries the history to the decoder).
+//
 // Decoding: teacher-forced for training (decode_teacher_forced), or step by step with a
 // DecoderState for beam search (infer/beam_search.h). The state caches each decoder layer's
 // cross-attention keys/values (computed once per request) and self-attention keys/values (one
@@ -48,12 +57,14 @@ struct TigerSpec {
   std::int64_t item_buckets = 0;  // hashed per-item embeddings added to history tokens; 0 = none
   double item_dropout = 0.0;      // training: drop a history item's whole item embedding with this probability
   bool tie_output = false;        // score codes with their input embedding rows instead of a separate output layer
+  bool repeat_bias = false;       // learned per-level score for codes that continue a history item (file comment)
 };
 
 // Encoder output for a batch of B requests.
 struct TigerMemory {
   torch::Tensor memory;  // [B, S, d_model] float
   torch::Tensor bias;    // [B, 1, 1, S] float additive mask (0 = real token, -1e9 = padding)
+  torch::Tensor history; // [B, T] int64: the encoder's input tokens (history_tokens()), read by repeat_bias
 };
 
 // Incremental decoding state of N sequences (beams); see the file comment.
@@ -64,6 +75,7 @@ struct DecoderState {
   std::vector<torch::Tensor> cross_k, cross_v;  // per layer [B, H, S, hd] (cache mode): one per request, shared by its beams
   std::vector<torch::Tensor> self_k, self_v;    // per layer [N, H, step+1, hd] (cache mode)
   torch::Tensor prefix;                      // [N, step+1] int64 decoder input tokens so far
+  torch::Tensor history;                     // [B, T] per request: TigerMemory::history
 };
 
 struct EncoderLayerImpl : torch::nn::Module {
@@ -132,6 +144,12 @@ struct TigerImpl : torch::nn::Module {
   // Logits over level `level`'s codes for decoder outputs hidden [N, d_model]: [N, level_sizes[level]].
   torch::Tensor level_logits(const torch::Tensor& hidden, std::int64_t level);
 
+  // The repeat-bias feature: [N, level_sizes[level]] float, 1 where code c at `level`, after the
+  // first `level` codes of decoder row n (prefix: [N, > level] decoder tokens, BOS first), makes
+  // the start of a semantic ID among the items of history row n / (N / B) (history: [B, T]
+  // tokens from history_tokens(); padding items never match), else 0.
+  torch::Tensor continues_history(const torch::Tensor& history, const torch::Tensor& prefix, std::int64_t level) const;
+
   // Forward FLOPs per training example with a history of `items` items (encoder + teacher-forced decoder).
   double flops_per_example(std::int64_t items) const;
 
@@ -143,10 +161,13 @@ struct TigerImpl : torch::nn::Module {
   torch::nn::ModuleList encoder_layers{nullptr}, decoder_layers{nullptr};
   torch::nn::LayerNorm encoder_norm{nullptr}, decoder_norm{nullptr};
   torch::nn::Linear output{nullptr};  // d_model -> total_codes (level l uses rows offsets[l] ...); none when tied
+  torch::Tensor repeat_weight;        // [num_levels] learned repeat-bias scores; undefined without repeat_bias
 
  private:
   // prefix: [B * G, P] decoder tokens, G sequences per request of memory ([B, S, d]).
   torch::Tensor run_decoder(const torch::Tensor& memory, const torch::Tensor& memory_bias, const torch::Tensor& prefix);
+  // logits [N, K] of `level` plus, with repeat_bias, repeat_weight[level] x continues_history().
+  torch::Tensor with_repeat_bias(torch::Tensor logits, const torch::Tensor& history, const torch::Tensor& prefix, std::int64_t level) const;
 };
 TORCH_MODULE(Tiger);
 

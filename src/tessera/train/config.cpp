@@ -40,6 +40,7 @@ void visit_fields(Config& c, Visitor&& v) {
   v("history_negative_loss", c.history_negative_loss);
   v("history_negative_weight", c.history_negative_weight);
   v("tie_output", c.tie_output);
+  v("repeat_bias", c.repeat_bias);
   v("beam_width", c.beam_width);
   v("max_targets_per_user", c.max_targets_per_user);
   v("loss", c.loss);
@@ -112,6 +113,7 @@ void TrainConfig::validate() const {
   require(model == "tiger" || label_smoothing == 0, "label_smoothing", "is only used by tiger");
   require(history_negatives >= 0, "history_negatives", "must be >= 0");
   require(model == "tiger" || history_negatives == 0, "history_negatives", "is only used by tiger");
+  require(model == "tiger" || !repeat_bias, "repeat_bias", "is only used by tiger");
   require(history_negative_loss == "pairwise" || history_negative_loss == "unlikelihood", "history_negative_loss",
           "must be 'pairwise' or 'unlikelihood'");
   require(history_negative_weight > 0, "history_negative_weight", "must be > 0");

@@ -57,6 +57,8 @@ struct TrainConfig {
                                          // weight x p, so it needs about 10 (BENCHMARKS.md)
   bool tie_output = false;           // score each code with its input embedding row (weight tying) instead of
                                      // a separate output layer
+  bool repeat_bias = false;          // tiger: a learned score per level for codes that continue one of the
+                                     // user's history items (models/tiger.h); false = the paper's model
   std::int64_t beam_width = 20;      // constrained beam search for validation and inference
   std::int64_t max_targets_per_user = 0;  // train on each user's most recent N targets only; 0 = all
 

@@ -189,6 +189,7 @@ models::TigerSpec tiger_spec(const TrainConfig& c, const tokenize::SemanticIds& 
   spec.item_buckets = c.item_buckets;
   spec.item_dropout = c.item_dropout;
   spec.tie_output = c.tie_output;
+  spec.repeat_bias = c.repeat_bias;
   return spec;
 }
 
