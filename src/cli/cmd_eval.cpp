@@ -90,6 +90,11 @@ void add_eval_command(CLI::App& app) {
                             {"renormalize", beam.renormalize},
                             {"level_weights", beam.level_weights},
                             {"popularity_weight", args->popularity_weight}};
+      const auto& tiger = model->tiger()->model();
+      if (tiger.spec.repeat_bias) {  // the learned repeat-bias score of each level
+        const auto w = tiger.repeat_weight.detach().to(torch::kDouble).contiguous();
+        out["repeat_weights"] = std::vector<double>(w.data_ptr<double>(), w.data_ptr<double>() + w.numel());
+      }
     }
     for (auto split : splits) {
       eval::EvalOptions options;

@@ -101,8 +101,9 @@ TEST_F(CliTest, SyntheticPipelineBeatsPopularityByAClearMargin) {
   EXPECT_NE(mismatch.output.find("fingerprint"), std::string::npos) << mismatch.output;
 }
 
-// The generative path end to end: content vectors -> semantic IDs -> TIGER -> beam-search
-// evaluation in the same table as popularity -> recommendations that are all real items.
+// The generative path end to end: content vectors -> semantic IDs -> TIGER (with the repeat
+// bias) -> beam-search evaluation in the same table as popularity -> recommendations that are
+// all real items.
 TEST_F(CliTest, SyntheticTigerPipelineBeatsPopularity) {
   ASSERT_EQ(run("synth --out " + path("synth") + " --users 600 --items 200 --mean-len 20 --seed 3").status, 0);
   ASSERT_EQ(run("prepare --input " + path("synth/synthetic.txt") + " --metadata " + path("synth/synthetic_items.tsv") + " --out " +
@@ -116,7 +117,7 @@ TEST_F(CliTest, SyntheticTigerPipelineBeatsPopularity) {
                    "/configs/tiger-beauty.json --set semantic_ids=" + path("synth.sids") +
                    " --set d_model=32 --set num_heads=2 --set head_dim=16 --set ffn_dim=64 --set num_blocks=1 --set user_buckets=0"
                    " --set epochs=6 --set warmup_steps=20 --set batch_size=128 --set lr=0.003 --set eval_every=2 --set eval_users=200"
-                   " --set max_len=10 --out " + path("tiger"));
+                   " --set max_len=10 --set repeat_bias=true --out " + path("tiger"));
   ASSERT_EQ(train.status, 0) << train.output;
   EXPECT_NE(train.output.find("valid recall@10"), std::string::npos) << train.output;
   auto eval = run("eval --data " + path("synth.tsd") + " --checkpoint " + path("tiger/best.ckpt") + " --split test --bootstrap 100 --json " +
@@ -127,6 +128,8 @@ TEST_F(CliTest, SyntheticTigerPipelineBeatsPopularity) {
   const double model = metric(results, "tiger", "test", false, "ndcg@10");
   const double popularity = metric(results, "popularity", "test", false, "ndcg@10");
   EXPECT_GT(model, 1.5 * popularity) << eval.output;
+  ASSERT_TRUE(results.contains("repeat_weights")) << results.dump();  // one learned score per level (2 codebooks + disambiguation)
+  EXPECT_GE(results["repeat_weights"].size(), 2u);
   // A wider, renormalised beam for one evaluation: the generated lists get longer.
   auto wide = run("eval --data " + path("synth.tsd") + " --checkpoint " + path("tiger/best.ckpt") +
                   " --split test --no-popularity --bootstrap 0 --beam-width 30 --beam-renormalize");

@@ -455,14 +455,11 @@ HistoryRanking rank_against_history(const TrainedTiger& trained, const data::Dat
   return {static_cast<double>(above) / static_cast<double>(pairs), history_probability / static_cast<double>(pairs)};
 }
 
-// history_negatives: either loss on items drawn from each example's own history makes the
-// trained model rank targets above history items more often, and give history items less
-// probability, than the same run without it.
-TEST(Trainer, TigerHistoryNegativesRankTargetsAboveTheirHistory) {
-  const auto d = small_dataset();
+// A small TIGER config for dataset d, 3 epochs validated once after the last (so best.ckpt is
+// the last epoch), with random semantic IDs saved in a new directory dir.
+TrainConfig small_tiger_config(const data::Dataset& d, const std::string& dir) {
   auto ids = testing::random_semantic_ids(d.num_items, 3);
   ids->dataset_fingerprint = data::dataset_fingerprint(d);
-  const auto dir = temp_dir("history_negatives");
   fs::create_directories(dir);
   TrainConfig config = small_config();
   config.model = "tiger";
@@ -477,8 +474,18 @@ TEST(Trainer, TigerHistoryNegativesRankTargetsAboveTheirHistory) {
   config.beam_width = 10;
   config.eval_users = 20;
   config.epochs = 3;
-  config.eval_every = 3;  // one validation, after the last epoch: best.ckpt is the last epoch
+  config.eval_every = 3;
   config.lr = 0.005;
+  return config;
+}
+
+// history_negatives: either loss on items drawn from each example's own history makes the
+// trained model rank targets above history items more often, and give history items less
+// probability, than the same run without it.
+TEST(Trainer, TigerHistoryNegativesRankTargetsAboveTheirHistory) {
+  const auto d = small_dataset();
+  const auto dir = temp_dir("history_negatives");
+  TrainConfig config = small_tiger_config(d, dir);
   auto share = [&](std::int64_t negatives, const std::string& kind, double weight) {
     config.history_negatives = negatives;
     config.history_negative_weight = weight;
@@ -510,25 +517,8 @@ TEST(Trainer, TigerRepeatBiasLearnsThatUsersDoNotRepeat) {
     const auto sequence = data::training_sequence(d, u);
     ASSERT_EQ(std::set<std::int32_t>(sequence.begin(), sequence.end()).size(), sequence.size()) << "user " << u;
   }
-  auto ids = testing::random_semantic_ids(d.num_items, 3);
-  ids->dataset_fingerprint = data::dataset_fingerprint(d);
   const auto dir = temp_dir("repeat_bias");
-  fs::create_directories(dir);
-  TrainConfig config = small_config();
-  config.model = "tiger";
-  config.semantic_ids = dir + "/ids.sids";
-  tokenize::save_semantic_ids(*ids, config.semantic_ids);
-  config.max_len = 8;
-  config.d_model = 32;
-  config.num_blocks = 1;
-  config.head_dim = 16;
-  config.ffn_dim = 64;
-  config.dropout = 0.0;
-  config.beam_width = 10;
-  config.eval_users = 20;
-  config.epochs = 3;
-  config.eval_every = 3;
-  config.lr = 0.005;
+  TrainConfig config = small_tiger_config(d, dir);
   auto run = [&](bool repeat_bias) {
     config.repeat_bias = repeat_bias;
     TrainOptions options;

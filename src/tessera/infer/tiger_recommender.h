@@ -43,6 +43,7 @@ class TigerRecommender : public eval::ListRecommender {
   std::int64_t items_generated() const { return items_generated_; }
   std::int64_t invalid_generated() const { return invalid_generated_; }
   const tokenize::SemanticIds& semantic_ids() const { return *ids_; }
+  const models::TigerImpl& model() const { return *model_; }
 
  private:
   std::shared_ptr<models::TigerImpl> model_;
