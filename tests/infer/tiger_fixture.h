@@ -33,7 +33,7 @@ inline std::shared_ptr<tokenize::SemanticIds> random_semantic_ids(std::int64_t n
   return ids;
 }
 
-// With repeat_bias the repeat weights are set to fixed non-zero values per level (0.7, -1.3,
+// With repeat_bias the repeat weights are set to fixed non-zero values per level (0.7, -1.4,
 // 2.1, ...), as if trained, so that the bias changes the scores.
 inline std::shared_ptr<models::TigerImpl> small_tiger(const tokenize::SemanticIds& ids, std::int64_t user_buckets = 0,
                                                        bool tie_output = false, bool repeat_bias = false) {

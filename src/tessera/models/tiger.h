@@ -20,9 +20,9 @@
 // items (the items the encoder reads). At the last level that marks exactly the history items;
 // at earlier levels it marks the prefixes they share with the candidate. The scores start at 0
 // and are trained with everything else, so the model learns from the data how much a repeat (or
-// a close relative of a history item) is worth: on a dataset where users never take an item
-// twice the last level's score goes negative, where they often do it goes positive. Training and
-// beam search add it alike (TigerMemory::history carries the history to the decoder).
+// a close relative of a history item) is worth: on Beauty, where users never take an item twice,
+// the last level's score went to about -2.3 (BENCHMARKS.md). Training and beam search add it
+// alike (TigerMemory::history carries the history to the decoder).
 //
 // Decoding: teacher-forced for training (decode_teacher_forced), or step by step with a
 // DecoderState for beam search (infer/beam_search.h). The state caches each decoder layer's
