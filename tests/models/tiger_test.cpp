@@ -1,3 +1,4 @@
+#include <array>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -273,6 +274,43 @@ TEST(Tiger, ItemDropoutDropsWholeItemVectorsInTrainingOnly) {
   EXPECT_EQ(trained[200][0].abs().sum().item<double>(), 0.0);
   spec.item_dropout = 1.0;
   EXPECT_THROW(TigerImpl{spec}, tessera::Error);
+}
+
+// The FLOP count behind a TIGER run's achieved GFLOP/s, against the model's matrix products
+// listed one by one for a small spec (2 per multiply-add).
+TEST(Tiger, FlopsPerExampleCountsEveryMatrixProduct) {
+  TigerSpec spec;
+  spec.level_sizes = {5, 4, 3};
+  spec.d_model = 8;
+  spec.num_heads = 2;
+  spec.head_dim = 3;
+  spec.ffn_dim = 16;
+  spec.encoder_layers = 2;
+  spec.decoder_layers = 3;
+  const std::int64_t d = 8, inner = 6, f = 16, codes = 12, L = 3;
+  auto gemms = [](std::initializer_list<std::array<std::int64_t, 3>> shapes) {
+    double macs = 0;
+    for (const auto& [m, k, n] : shapes) macs += static_cast<double>(m * k * n);
+    return macs;
+  };
+  for (std::int64_t user : {0, 1}) {
+    spec.user_buckets = user ? 10 : 0;
+    TigerImpl model(spec);
+    const std::int64_t items = 4, S = items * L + user, P = L;
+    const double encoder = gemms({{S, d, inner}, {S, d, inner}, {S, d, inner},  // Q, K, V
+                                  {S, inner, S}, {S, S, inner},                 // scores, context
+                                  {S, inner, d},                                // output projection
+                                  {S, d, f}, {S, f, d}});                       // feed-forward
+    const double memory_kv = gemms({{S, d, inner}, {S, d, inner}});
+    const double per_sequence = gemms({{P, d, inner}, {P, d, inner}, {P, d, inner}, {P, inner, P}, {P, P, inner}, {P, inner, d},
+                                       {P, d, inner}, {P, inner, S}, {P, S, inner}, {P, inner, d},
+                                       {P, d, f}, {P, f, d}});
+    const double output = static_cast<double>(d * codes);  // each position scores its own level's codes only
+    for (std::int64_t G : {1, 3}) {
+      const double expected = 2.0 * (2 * encoder + 3 * (memory_kv + static_cast<double>(G) * per_sequence) + static_cast<double>(G) * output);
+      EXPECT_DOUBLE_EQ(model.flops_per_example(items, G), expected) << "user token " << user << ", " << G << " decoder sequences";
+    }
+  }
 }
 
 TEST(Tiger, UserBucketsAreStableAndInRange) {

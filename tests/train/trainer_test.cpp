@@ -523,7 +523,13 @@ TEST(Trainer, TigerRepeatBiasLearnsThatUsersDoNotRepeat) {
     config.repeat_bias = repeat_bias;
     TrainOptions options;
     options.run_dir = dir + (repeat_bias ? "/with" : "/without");
-    train_model(d, config, options);
+    const auto result = train_model(d, config, options);
+    // TIGER reports its work like the other models: FLOPs, and batches padded to their longest
+    // history (never packed).
+    EXPECT_GT(result.achieved_gflops, 0);
+    EXPECT_EQ(result.padding_fraction_saved, 0);
+    EXPECT_GE(result.padding_fraction, 0);
+    EXPECT_LT(result.padding_fraction, 1);
     return load_trained_tiger(options.run_dir + "/best.ckpt", &d);
   };
   const auto without = rank_against_history(run(false), d);

@@ -264,15 +264,20 @@ void TigerImpl::append(DecoderState& state, const torch::Tensor& tokens) const {
   ++state.step;
 }
 
-double TigerImpl::flops_per_example(std::int64_t items) const {
+double TigerImpl::flops_per_example(std::int64_t items, std::int64_t decoder_sequences) const {
   const double d = static_cast<double>(spec.d_model), inner = static_cast<double>(spec.num_heads * spec.head_dim);
-  const double f = static_cast<double>(spec.ffn_dim);
+  const double f = static_cast<double>(spec.ffn_dim), G = static_cast<double>(decoder_sequences);
   const double S = static_cast<double>(items * num_levels() + (spec.user_buckets > 0 ? 1 : 0));
   const double P = static_cast<double>(num_levels());
-  const double enc_token = 4 * d * inner + 2 * d * f + 2 * S * inner;
-  const double dec_token = 8 * d * inner + 2 * d * f + 2 * (P + S) * inner;
-  const double out = d * static_cast<double>(total_codes) / P;
-  return 2.0 * (static_cast<double>(spec.encoder_layers) * S * enc_token + static_cast<double>(spec.decoder_layers) * P * dec_token + P * out);
+  // Multiply-adds. Encoder layer: Q, K, V, O projections, scores and context, feed-forward.
+  const double encoder_layer = S * (4 * d * inner + 2 * S * inner + 2 * d * f);
+  // Decoder layer, per sequence: self-attention (projections, scores, context), cross-attention
+  // queries and output, its scores and context over the memory, feed-forward; once per example:
+  // the memory's cross-attention keys and values.
+  const double decoder_layer = G * P * (6 * d * inner + 2 * P * inner + 2 * S * inner + 2 * d * f) + 2 * S * d * inner;
+  // Output: position l scores level l's codes only.
+  const double output = G * d * static_cast<double>(total_codes);
+  return 2.0 * (static_cast<double>(spec.encoder_layers) * encoder_layer + static_cast<double>(spec.decoder_layers) * decoder_layer + output);
 }
 
 std::int64_t hashed_user_bucket(std::int64_t user, std::int64_t buckets) {

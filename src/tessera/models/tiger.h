@@ -150,8 +150,11 @@ struct TigerImpl : torch::nn::Module {
   // tokens from history_tokens(); padding items never match), else 0.
   torch::Tensor continues_history(const torch::Tensor& history, const torch::Tensor& prefix, std::int64_t level) const;
 
-  // Forward FLOPs per training example with a history of `items` items (encoder + teacher-forced decoder).
-  double flops_per_example(std::int64_t items) const;
+  // Forward FLOPs (2 per multiply-add) of one training example with a history of `items` items:
+  // the encoder over its tokens, then `decoder_sequences` teacher-forced code sequences (the
+  // target and any history negatives) that share one projection of the memory's
+  // cross-attention keys and values, each with its output logits.
+  double flops_per_example(std::int64_t items, std::int64_t decoder_sequences = 1) const;
 
   TigerSpec spec;
   std::vector<std::int64_t> offsets;  // offsets[l] = sum of level_sizes[0..l)

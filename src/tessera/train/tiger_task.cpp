@@ -90,13 +90,15 @@ class TigerTask : public TrainingTask {
     torch::Tensor users;
     if (config_.user_buckets > 0) users = torch::tensor(buckets, torch::kLong);
     auto memory = model_->encode(tokens, users);
-    if (config_.history_negatives == 0) {
-      return {code_cross_entropy(model_->decode_teacher_forced(memory, targets), targets, config_.label_smoothing),
-              B * ids_->num_levels()};
+    const std::int64_t M = config_.history_negatives, L = ids_->num_levels();
+    StepLoss result = work_counts(histories, tokens.size(1));
+    result.targets = B * L;
+    if (M == 0) {
+      result.loss = code_cross_entropy(model_->decode_teacher_forced(memory, targets), targets, config_.label_smoothing);
+      return result;
     }
     // The target and its history negatives are decoded in one call, G = 1 + M sequences per
     // example, so the encoder memory's cross-attention keys/values are projected once.
-    const std::int64_t M = config_.history_negatives, L = ids_->num_levels();
     auto [negatives, valid] = draw_history_negatives(histories, target_items);
     auto candidates = torch::cat({targets.unsqueeze(1), negatives.view({B, M, L})}, 1).view({B * (1 + M), L});
     auto all_logits = model_->decode_teacher_forced(memory, candidates);
@@ -107,7 +109,24 @@ class TigerTask : public TrainingTask {
     auto negative = likelihood.narrow(1, 1, M);
     auto extra = config_.history_negative_loss == "unlikelihood" ? unlikelihood_loss(negative, valid)
                                                                  : ranked_above_loss(likelihood.select(1, 0), negative, valid);
-    return {loss + config_.history_negative_weight * extra, B * L};
+    result.loss = loss + config_.history_negative_weight * extra;
+    return result;
+  }
+
+  // A step's work counters without its loss: history tokens that are items (real), the [B, T]
+  // tokens the encoder ran on (computed = padded: TIGER batches are padded to their longest
+  // history, not packed), and forward + backward FLOPs (about 3x forward) of the real histories.
+  StepLoss work_counts(const std::vector<std::span<const std::int32_t>>& histories, std::int64_t padded_length) const {
+    StepLoss counts;
+    const std::int64_t user_token = config_.user_buckets > 0 ? 1 : 0;
+    for (const auto& history : histories) {
+      const auto items = std::min<std::int64_t>(config_.max_len, static_cast<std::int64_t>(history.size()));
+      counts.real_tokens += items * ids_->num_levels() + user_token;
+      counts.flops += 3.0 * model_->flops_per_example(items, 1 + config_.history_negatives);
+    }
+    counts.computed_tokens = counts.padded_tokens =
+        static_cast<std::int64_t>(histories.size()) * (padded_length + user_token);
+    return counts;
   }
 
   // The semantic IDs of `items`: [N, num_levels] int64.
