@@ -19,7 +19,7 @@ void add_train_command(CLI::App& app) {
     std::string profile;
   };
   auto args = std::make_shared<Args>();
-  auto* cmd = app.add_subcommand("train", "Train a sequence model (SASRec) with early stopping on validation NDCG@10");
+  auto* cmd = app.add_subcommand("train", "Train a model (SASRec, HSTU or TIGER; the config's model key) with early stopping on validation (NDCG@10; Recall@10 for TIGER)");
   cmd->add_option("--data", args->data, "Prepared dataset (.tsd) from `tessera prepare`")->required();
   cmd->add_option("--config", args->config, "JSON config file (see configs/); defaults are used for missing keys");
   cmd->add_option("--set", args->overrides, "Override a config key: --set d_model=64 --set loss=sampled");
