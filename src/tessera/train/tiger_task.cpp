@@ -116,11 +116,12 @@ class TigerTask : public TrainingTask {
   // A step's work counters without its loss: history tokens that are items (real), the [B, T]
   // tokens the encoder ran on (computed = padded: TIGER batches are padded to their longest
   // history, not packed), and forward + backward FLOPs (about 3x forward) of the real histories.
+  // `histories` are loss()'s, already cut to the last max_len items.
   StepLoss work_counts(const std::vector<std::span<const std::int32_t>>& histories, std::int64_t padded_length) const {
     StepLoss counts;
     const std::int64_t user_token = config_.user_buckets > 0 ? 1 : 0;
     for (const auto& history : histories) {
-      const auto items = std::min<std::int64_t>(config_.max_len, static_cast<std::int64_t>(history.size()));
+      const auto items = static_cast<std::int64_t>(history.size());
       counts.real_tokens += items * ids_->num_levels() + user_token;
       counts.flops += 3.0 * model_->flops_per_example(items, 1 + config_.history_negatives);
     }
