@@ -95,7 +95,7 @@ std::vector<std::string> with(std::vector<std::string> base, const std::vector<s
 // the semantic IDs alone: the hashed item embedding would give even random IDs each item's
 // identity, which is not what this ablation compares. Validation keeps the 2,000-user sample and
 // dropout 0.1 that the ablation was measured with (tiger-beauty.json now validates on every user, a
-// minute per epoch here, and uses dropout 0.05).
+// minute per epoch here, and uses no dropout).
 const std::vector<std::string> kAblationSettings = {"epochs=2", "eval_every=1", "item_buckets=0", "item_dropout=0",
                                                     "eval_users=2000", "dropout=0.1"};
 // hstu-beauty-packing: every run does the same fixed work (no early stop), so train time compares.
